@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for guest scenarios. Results go to ttyS1 as one JSON object per
+# line; the console (ttyS0) is only for humans.
+
+PDMAVM_PHASE=$(sed -n 's/.*pdmavm\.phase=\([0-9]*\).*/\1/p' /proc/cmdline)
+PDMAVM_OUT=/dev/ttyS1
+
+pdmavm_json() {
+	printf '%s\n' "$1" >"$PDMAVM_OUT"
+}
+
+pdmavm_start() {
+	stty -F "$PDMAVM_OUT" raw -echo 2>/dev/null || true
+	pdmavm_json "{\"event\":\"phase-start\",\"phase\":$PDMAVM_PHASE,\"uptime\":\"$(cut -d' ' -f1 /proc/uptime)\"}"
+}
+
+pdmavm_end() {
+	pdmavm_json "{\"event\":\"phase-end\",\"phase\":$PDMAVM_PHASE,\"rc\":$1,\"uptime\":\"$(cut -d' ' -f1 /proc/uptime)\"}"
+}
+
+# emit KEY VALUE: report a string value for the host to assert on.
+emit() {
+	local v
+	v=$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr '\n' ' ')
+	pdmavm_json "{\"event\":\"value\",\"phase\":$PDMAVM_PHASE,\"key\":\"$1\",\"value\":\"$v\"}"
+}
+
+# emit_json KEY JSON: report a JSON value (a tool's one-line JSON output).
+emit_json() {
+	pdmavm_json "{\"event\":\"value\",\"phase\":$PDMAVM_PHASE,\"key\":\"$1\",\"value\":$2}"
+}
+
+# emit_rc KEY CMD...: run CMD, report its exit status (never fails).
+emit_rc() {
+	local key=$1 rc=0
+	shift
+	"$@" || rc=$?
+	emit "$key" "$rc"
+}
+
+# pdmavm_kexec [-d WORD]... [-a WORD]...: kexec into /boot/bzImage with the
+# same initramfs and the current command line, phase + 1, minus every
+# parameter starting with a -d WORD, plus each -a WORD.
+# kexec_file_load (-s) places segments in System RAM only, so it never
+# writes a memmap= range; see README.md "Which kexec is safe".
+pdmavm_kexec() {
+	local cmdline drop add w
+	cmdline=$(cat /proc/cmdline)
+	add=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-d) drop=$2; cmdline=$(echo "$cmdline" | tr ' ' '\n' | grep -v "^$drop" | tr '\n' ' '); shift 2 ;;
+		-a) add="$add $2"; shift 2 ;;
+		*) echo "pdmavm_kexec: bad argument $1" >&2; return 2 ;;
+		esac
+	done
+	cmdline=$(echo "$cmdline" | tr ' ' '\n' | grep -v '^pdmavm\.phase=' | tr '\n' ' ')
+	cmdline="$cmdline$add pdmavm.phase=$((PDMAVM_PHASE + 1))"
+	kexec -s -l /boot/bzImage --initrd=/sys/firmware/initrd --append="$cmdline" || return 1
+	sync
+	pdmavm_end 0
+	kexec -e
+	echo "kexec -e returned" >&2
+	return 1
+}

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Run a multi-phase scenario in a QEMU guest across real kexec cycles.
+
+A scenario is a shell file with functions phase_1, phase_2, ... . The guest's
+/init runs phase_N, where N comes from ``pdmavm.phase=N`` on the kernel
+command line; a phase that calls ``pdmavm_kexec`` hands over to phase N+1 in
+the next kernel. Results travel back on the second serial port as one JSON
+object per line, the console goes to a log file, and every run has a hard
+timeout.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+class GuestError(Exception):
+    """The guest did not complete its scenario; message has the console tail."""
+
+
+@dataclasses.dataclass
+class Phase:
+    number: int
+    rc: int | None = None
+    values: dict = dataclasses.field(default_factory=dict)
+    start_uptime: float | None = None
+    end_uptime: float | None = None
+
+    def __getitem__(self, key):
+        if key not in self.values:
+            raise KeyError(f"phase {self.number} reported no value {key!r}; "
+                           f"it reported {sorted(self.values)}")
+        return self.values[key]
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+
+@dataclasses.dataclass
+class Run:
+    phases: dict
+    console: str
+    workdir: str
+    seconds: float
+
+    def phase(self, n):
+        if n not in self.phases:
+            raise GuestError(f"phase {n} never started; see {self.workdir}/console.log\n"
+                             + tail(self.console))
+        return self.phases[n]
+
+    def summary(self):
+        rows = []
+        for n in sorted(self.phases):
+            p = self.phases[n]
+            rows.append({"phase": n, "rc": p.rc, "values": len(p.values),
+                         "uptime_start": p.start_uptime, "uptime_end": p.end_uptime})
+        return rows
+
+
+def tail(text, lines=40):
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def newc_archive(files):
+    """Return a cpio newc archive holding {path: (mode, bytes)}."""
+    out = bytearray()
+
+    def add(name, mode, data, ino):
+        name_b = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0))
+        out.extend(hdr.encode() + name_b)
+        out.extend(b"\0" * (-len(out) % 4))
+        out.extend(data)
+        out.extend(b"\0" * (-len(out) % 4))
+
+    for ino, (path, (mode, data)) in enumerate(sorted(files.items()), start=1):
+        add(path, mode, data, ino)
+    add("TRAILER!!!", 0, b"", 0)
+    out.extend(b"\0" * (-len(out) % 512))
+    return bytes(out)
+
+
+@dataclasses.dataclass
+class Guest:
+    """One QEMU q35 machine: kernel, initramfs, optional memmap= and NVMe."""
+    kernel: str
+    initramfs: str
+    workdir: str
+    memory: int = 1 * GiB
+    memmap: tuple | None = (64 * MiB, 0x30000000)  # (size, start)
+    nvme: bool = True
+    nvme_size: int = 64 * MiB
+    cmdline: list = dataclasses.field(default_factory=list)
+    timeout: float = 120.0
+    qemu: str = "qemu-system-x86_64"
+
+    def kernel_cmdline(self):
+        args = ["console=ttyS0", "nokaslr", "retain_initrd", "panic=-1",
+                "vfio.enable_unsafe_noiommu_mode=1", "pdmavm.phase=1"]
+        if self.memmap:
+            size, start = self.memmap
+            # memmap=SIZE$START: the '$' is literal here, no shell involved.
+            args.append(f"memmap={size >> 10}K${start:#x}")
+        return " ".join(args + list(self.cmdline))
+
+    def qemu_argv(self, initrd):
+        argv = [self.qemu, "-machine", "q35", "-accel", "tcg", "-cpu", "max",
+                "-m", f"{self.memory >> 20}M", "-nographic", "-no-reboot",
+                "-monitor", "none",
+                "-kernel", self.kernel, "-initrd", initrd,
+                "-append", self.kernel_cmdline(),
+                "-serial", f"file:{self.workdir}/console.log",
+                "-serial", f"file:{self.workdir}/results.jsonl"]
+        if self.nvme:
+            img = os.path.join(self.workdir, "nvme.img")
+            if not os.path.exists(img):
+                with open(img, "wb") as f:
+                    f.truncate(self.nvme_size)
+            argv += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1",
+                     "-drive", f"file={img},if=none,id=nvm,format=raw",
+                     "-device", "nvme,serial=pdma0001,drive=nvm,bus=rp1"]
+        return argv
+
+    def run(self, scenario, phases, extra_files=None):
+        """Run phases 1..N of the scenario text; return a Run."""
+        os.makedirs(self.workdir, exist_ok=True)
+        files = {"scenario": (0o100644, scenario.encode())}
+        for path, data in (extra_files or {}).items():
+            files[path] = (0o100755, data)
+        initrd = os.path.join(self.workdir, "initrd.cpio")
+        with open(self.initramfs, "rb") as base, open(initrd, "wb") as out:
+            out.write(base.read())
+            out.write(newc_archive(files))
+        for name in ("console.log", "results.jsonl"):
+            open(os.path.join(self.workdir, name), "w").close()
+        argv = self.qemu_argv(initrd)
+        with open(os.path.join(self.workdir, "qemu.argv"), "w") as f:
+            f.write(json.dumps(argv) + "\n")
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=self.timeout)
+        except FileNotFoundError as e:
+            raise GuestError(f"{self.qemu} not found: run 'make deps'") from e
+        except subprocess.TimeoutExpired:
+            raise GuestError(f"guest timed out after {self.timeout:.0f} s; "
+                             f"console {self.workdir}/console.log:\n"
+                             + tail(self._read("console.log")))
+        seconds = time.monotonic() - start
+        console = self._read("console.log")
+        if proc.returncode != 0:
+            raise GuestError(f"qemu exited {proc.returncode}: {proc.stdout.decode(errors='replace')}"
+                             + tail(console))
+        run = Run(self._parse(), console, self.workdir, seconds)
+        if len(run.phases) != phases or any(p.rc is None for p in run.phases.values()):
+            raise GuestError(f"expected {phases} completed phases, got {run.summary()}; "
+                             f"console {self.workdir}/console.log:\n" + tail(console))
+        return run
+
+    def _read(self, name):
+        with open(os.path.join(self.workdir, name), errors="replace") as f:
+            return f.read()
+
+    def _parse(self):
+        phases = {}
+        for line in self._read("results.jsonl").splitlines():
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                ev = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise GuestError(f"bad result line {line!r}: {e}") from e
+            n = int(ev["phase"])
+            p = phases.setdefault(n, Phase(n))
+            if ev["event"] == "phase-start":
+                p.start_uptime = float(ev["uptime"])
+            elif ev["event"] == "phase-end":
+                p.rc = int(ev["rc"])
+                p.end_uptime = float(ev["uptime"])
+            elif ev["event"] == "value":
+                p.values[ev["key"]] = ev["value"]
+        return phases
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initramfs", required=True)
+    ap.add_argument("--scenario", required=True, help="shell file with phase_N functions")
+    ap.add_argument("--phases", type=int, required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--memory-mib", type=int, default=1024)
+    ap.add_argument("--memmap", default="64M@0x30000000",
+                    help="SIZE@START of the reserved range, or 'none'")
+    ap.add_argument("--append", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=300)
+    a = ap.parse_args()
+    memmap = None
+    if a.memmap != "none":
+        size, start = a.memmap.split("@")
+        mult = {"K": 1 << 10, "M": MiB, "G": GiB}
+        memmap = (int(size[:-1]) * mult[size[-1]], int(start, 0))
+    g = Guest(a.kernel, a.initramfs, a.workdir, memory=a.memory_mib * MiB, memmap=memmap,
+              cmdline=a.append, timeout=a.timeout)
+    with open(a.scenario) as f:
+        run = g.run(f.read(), a.phases)
+    for n in sorted(run.phases):
+        p = run.phases[n]
+        print(json.dumps({"phase": n, "rc": p.rc, "values": p.values}))
+    return 0 if all(p.rc == 0 for p in run.phases.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
