@@ -18,8 +18,19 @@ CFLAGS_TOOLS := -O2 -g -Wall -Wextra -std=gnu11 -I$(CURDIR)/uapi -I$(CURDIR)/kmo
 kernel_dir = $(shell tools/vm/kernel.sh dir)/linux-source-6.12
 KMAKE = $(MAKE) -C $(kernel_dir) ARCH=x86_64
 
-GUEST_TOOLS := $(BUILD)/guest/physmem
-MODULES     :=
+BIN     := $(BUILD)/bin
+LIBPDMA := $(BUILD)/lib/libpdma.a
+HEADERS := $(wildcard uapi/linux/*.h tools/libpdma/*.h kmod/pdma_core.h kmod/pdma_shim.h)
+
+# Admin tools, installed by `make install`.
+TOOLS := $(BIN)/pdmactl
+# Guest-side test helpers; everything is linked statically so one binary
+# runs on the host and inside the busybox guest.
+GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench
+MODULES := $(CURDIR)/kmod/pdma.ko
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 .PHONY: all deps kernel modules tools initramfs check check-unit check-guest \
 	demo bench fuzz clean install help
@@ -40,19 +51,34 @@ kernel: deps
 	@tools/vm/kernel.sh build >/dev/null
 
 modules: kernel
-ifneq ($(MODULES),)
 	+$(KMAKE) M=$(CURDIR)/kmod modules
-endif
 
-tools: deps $(GUEST_TOOLS)
+tools: $(TOOLS) $(GUEST_TOOLS)
 
-$(BUILD)/guest/%: tools/vm/guest/%.c
+$(BUILD)/obj/libpdma.o: tools/libpdma/libpdma.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TOOLS) -fPIC -c -o $@ $<
+
+$(LIBPDMA): $(BUILD)/obj/libpdma.o
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
+
+$(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
+
+$(BIN)/%: tools/vm/guest/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -o $@ $<
 
-initramfs: kernel modules tools
+initramfs: kernel modules
+	+$(MAKE) tools
 	tools/vm/mkinitramfs.sh $(BUILD)/initramfs.cpio $(kernel_dir)/arch/x86/boot/bzImage \
-		$(GUEST_TOOLS) $(MODULES)
+		$(TOOLS) $(GUEST_TOOLS) $(MODULES)
 
 check: initramfs
 	$(PYTEST) -ra tests $(PYTEST_ARGS)
@@ -62,4 +88,5 @@ demo: initramfs
 
 clean:
 	rm -rf $(BUILD)
-	-$(MAKE) -C kmod clean-local
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
+		kmod/Module.symvers

@@ -82,6 +82,7 @@
  * @adopt_count: number of times a kernel adopted this table
  * @nr_entries:  number of slots whose state is not %PDMA_ENTRY_FREE
  * @crc32c:      checksum of this copy, see "Checksum" above
+ * @reserved0:   zero
  * @reserved:    zero
  */
 struct pdma_table_header {
@@ -98,7 +99,7 @@ struct pdma_table_header {
 	__le32 nr_entries;
 	__le32 crc32c;
 	__le32 reserved0;
-	__le64 reserved[6];
+	__le64 reserved[7];
 };
 
 /**
@@ -123,5 +124,20 @@ struct pdma_table_entry {
 	__le32 state;
 	__le64 reserved[3];
 };
+
+/**
+ * pdma_table_copy_size() - bytes of one table copy
+ * @capacity: entry slots
+ *
+ * Return: header and @capacity slots, rounded up to %PDMA_TABLE_ALIGN.
+ * Copy B starts at this offset, the data area at twice it.
+ */
+static inline __u64 pdma_table_copy_size(__u32 capacity)
+{
+	__u64 bytes = sizeof(struct pdma_table_header) +
+		      (__u64)capacity * sizeof(struct pdma_table_entry);
+
+	return (bytes + PDMA_TABLE_ALIGN - 1) & ~(__u64)(PDMA_TABLE_ALIGN - 1);
+}
 
 #endif /* _UAPI_LINUX_PDMA_TABLE_H */

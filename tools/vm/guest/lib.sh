@@ -63,3 +63,21 @@ pdmavm_kexec() {
 	echo "kexec -e returned" >&2
 	return 1
 }
+
+# pdma_load [PARAM=VALUE...]: insmod the pdma module. Reports KEY.rc (0 or
+# insmod's status), KEY.err (insmod's message) and KEY.log (the module's
+# kernel log lines), with KEY from PDMA_LOAD_KEY (default "load").
+pdma_load() {
+	local key=${PDMA_LOAD_KEY:-load} rc=0
+	dmesg -c >/dev/null
+	insmod /lib/modules/pdma.ko "$@" 2>/tmp/insmod.err || rc=$?
+	emit "$key.rc" "$rc"
+	emit "$key.err" "$(cat /tmp/insmod.err)"
+	emit "$key.log" "$(dmesg | grep 'pdma' || true)"
+	return 0
+}
+
+# pdma_unload: rmmod pdma, failing the phase if that fails.
+pdma_unload() {
+	rmmod pdma
+}

@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pdma core: in-memory state of a region and the operations on it.
+ *
+ * The core keeps a shadow image of the current table copy (header and all
+ * slots, in the on-memory little-endian format), a name hash over the
+ * slots, a stack of free slots and the free-extent allocator of
+ * pdma_alloc.c. A mutation checks everything that can fail first, then
+ * edits the shadow and commits it (pdma_table.c); committing cannot fail,
+ * so a call either fully succeeds or leaves the core exactly as it was.
+ */
+
+#include "pdma_shim.h"
+#include "pdma_core.h"
+#include <linux/pdma_table.h>
+
+static_assert(sizeof(struct pdma_table_header) == 128, "header is 128 bytes");
+static_assert(sizeof(struct pdma_table_entry) == 128, "entry is 128 bytes");
+static_assert(PDMA_TABLE_ALIGN == PDMA_PAGE_SIZE, "copies are page aligned");
+
+/**
+ * pdma_name_ok() - check a name as stored and as passed in by callers
+ * @name: %PDMA_NAME_MAX bytes
+ *
+ * Return: true if @name is NUL-terminated, non-empty and NUL-padded.
+ */
+bool pdma_name_ok(const char *name)
+{
+	size_t len = strnlen(name, PDMA_NAME_MAX);
+
+	return len && len < PDMA_NAME_MAX &&
+	       mem_is_zero(name + len, PDMA_NAME_MAX - len);
+}
+
+/**
+ * pdma_name_hash() - hash of a valid name
+ * @name: name accepted by pdma_name_ok()
+ *
+ * Hashes a word at a time and stops at the first zero word, which for a
+ * valid name means the rest is zero too.
+ *
+ * Return: 32-bit hash.
+ */
+u32 pdma_name_hash(const char *name)
+{
+	unsigned int i;
+	u64 h = 0, w;
+
+	for (i = 0; i < PDMA_NAME_MAX; i += sizeof(w)) {
+		memcpy(&w, name + i, sizeof(w));
+		if (!w)
+			break;
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return (u32)(h >> 32) ^ (u32)h;
+}
+
+/**
+ * pdma_names_find() - look a name up in a name hash
+ * @core: core, for the bucket mask
+ * @nm:   hash to search
+ * @ent:  slots that @nm indexes
+ * @name: valid name
+ * @hv:   pdma_name_hash() of @name
+ *
+ * Return: the slot, or %PDMA_NONE.
+ */
+u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
+		    const struct pdma_table_entry *ent, const char *name,
+		    u32 hv)
+{
+	u32 i;
+
+	for (i = nm->head[hv & core->bucket_mask]; i != PDMA_NONE;
+	     i = nm->next[i])
+		if (nm->hash[i] == hv && !memcmp(ent[i].name, name, PDMA_NAME_MAX))
+			return i;
+	return PDMA_NONE;
+}
+
+/**
+ * pdma_names_add() - index a slot by its name
+ * @core: core, for the bucket mask
+ * @nm:   hash to add to
+ * @slot: slot index
+ * @hv:   pdma_name_hash() of the slot's name
+ */
+void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
+		    u32 slot, u32 hv)
+{
+	u32 *head = &nm->head[hv & core->bucket_mask];
+
+	nm->hash[slot] = hv;
+	nm->next[slot] = *head;
+	*head = slot;
+}
+
+static void pdma_names_del(const struct pdma_core *core, struct pdma_names *nm,
+			   u32 slot)
+{
+	u32 *link = &nm->head[nm->hash[slot] & core->bucket_mask];
+
+	while (*link != slot)
+		link = &nm->next[*link];
+	*link = nm->next[slot];
+}
+
+/**
+ * pdma_names_clear() - empty a name hash
+ * @core: core, for the bucket mask
+ * @nm:   hash
+ */
+void pdma_names_clear(const struct pdma_core *core, struct pdma_names *nm)
+{
+	memset(nm->head, 0xff, (core->bucket_mask + 1) * sizeof(u32));
+}
+
+/**
+ * pdma_core_destroy() - free a core
+ * @core: core from pdma_core_create(), or NULL
+ */
+void pdma_core_destroy(struct pdma_core *core)
+{
+	int i;
+
+	if (!core)
+		return;
+	for (i = 0; i < 2; i++) {
+		kvfree(core->img[i].hdr);
+		kvfree(core->names[i].head);
+		kvfree(core->names[i].next);
+		kvfree(core->names[i].hash);
+	}
+	kvfree(core->free_slots);
+	kvfree(core->sort);
+	kvfree(core->pool);
+	kvfree(core);
+}
+
+/**
+ * pdma_core_create() - allocate a core for a region
+ * @cfg:   region, table mapping and store hook
+ * @corep: out: the core, in state %PDMA_CORE_NEW
+ *
+ * All memory the core will ever need is allocated here, about
+ * 2.7 * 128 bytes per slot, so no later operation can fail for lack of
+ * memory. Call pdma_core_load() next. Also sets up the CRC32C tables: the
+ * first call must not race with other users of the core.
+ *
+ * Return: 0, -EINVAL for a bad region or config, -ENOMEM.
+ */
+int pdma_core_create(const struct pdma_core_config *cfg,
+		     struct pdma_core **corep)
+{
+	struct pdma_layout layout;
+	struct pdma_core *core;
+	u32 cap = cfg->capacity, nb = 1;
+	int i, ret;
+
+	ret = pdma_core_layout(cfg->base, cfg->size, cap, &layout);
+	if (ret)
+		return ret;
+	if (!cfg->table || (cfg->ops && !cfg->ops->write))
+		return -EINVAL;
+	core = kvcalloc(1, sizeof(*core), GFP_KERNEL);
+	if (!core)
+		return -ENOMEM;
+	core->base = cfg->base;
+	core->size = cfg->size;
+	core->capacity = cap;
+	core->copy_size = layout.copy_size;
+	core->data_offset = layout.data_offset;
+	core->table = cfg->table;
+	core->ops = cfg->ops;
+	core->ctx = cfg->ctx;
+	core->state = PDMA_CORE_NEW;
+	core->cur = -1;
+	/* Load factor <= 0.5 keeps chains short without per-op resizing. */
+	while (nb < 2 * cap)
+		nb <<= 1;
+	core->bucket_mask = nb - 1;
+
+	for (i = 0; i < 2; i++) {
+		core->img[i].hdr = kvcalloc(1, pdma_img_bytes(core), GFP_KERNEL);
+		core->names[i].head = kvcalloc(nb, sizeof(u32), GFP_KERNEL);
+		core->names[i].next = kvcalloc(cap, sizeof(u32), GFP_KERNEL);
+		core->names[i].hash = kvcalloc(cap, sizeof(u32), GFP_KERNEL);
+		if (!core->img[i].hdr || !core->names[i].head ||
+		    !core->names[i].next || !core->names[i].hash)
+			goto nomem;
+		core->img[i].ent = (struct pdma_table_entry *)(core->img[i].hdr + 1);
+	}
+	core->free_slots = kvcalloc(cap, sizeof(u32), GFP_KERNEL);
+	core->sort = kvcalloc(2 * ((size_t)cap + 1), sizeof(u64), GFP_KERNEL);
+	core->pool = kvcalloc((size_t)cap + 1, sizeof(*core->pool), GFP_KERNEL);
+	if (!core->free_slots || !core->sort || !core->pool)
+		goto nomem;
+	pdma_extents_init(&core->ext, core->pool, core->sort, cap + 1,
+			  core->base, core->data_offset, core->size);
+	pdma_crc32c(0, NULL, 0);
+	*corep = core;
+	return 0;
+
+nomem:
+	pdma_core_destroy(core);
+	return -ENOMEM;
+}
+
+static int pdma_writable(const struct pdma_core *core)
+{
+	return core->state == PDMA_CORE_LIVE && core->ops ? 0 : -EROFS;
+}
+
+static void pdma_fill(const struct pdma_core *core, u32 slot,
+		      struct pdma_core_entry *out)
+{
+	const struct pdma_table_entry *e = &core->img[0].ent[slot];
+
+	memcpy(out->name, e->name, PDMA_NAME_MAX);
+	out->offset = le64_to_cpu(e->offset);
+	out->size = le64_to_cpu(e->size);
+	out->align = le64_to_cpu(e->align);
+	out->create_gen = le64_to_cpu(e->create_gen);
+	out->flags = le32_to_cpu(e->flags);
+	out->state = le32_to_cpu(e->state);
+	out->id = slot;
+}
+
+/* Slot of a live entry by name: -EINVAL, -ENOENT or the slot. */
+static s64 pdma_find(const struct pdma_core *core, const char *name)
+{
+	u32 slot;
+
+	if (!pdma_name_ok(name))
+		return -EINVAL;
+	if (core->state != PDMA_CORE_LIVE)
+		return -ENOENT;
+	slot = pdma_names_find(core, &core->names[0], core->img[0].ent, name,
+			       pdma_name_hash(name));
+	if (slot == PDMA_NONE)
+		return -ENOENT;
+	return slot;
+}
+
+/**
+ * pdma_core_alloc() - allocate and record a named buffer
+ * @core:  live core
+ * @name:  %PDMA_NAME_MAX bytes: NUL-terminated, non-empty, NUL-padded
+ * @size:  bytes, rounded up to a page
+ * @align: physical alignment, 0 for a page, else a power of two from
+ *         %PDMA_ALIGN_MIN to %PDMA_ALIGN_MAX
+ * @flags: PDMA_ALLOC_*, recorded only
+ * @out:   out: the new entry; may be NULL
+ *
+ * Best fit over the free extents, O(log n) (see pdma_alloc.c), then one
+ * commit.
+ *
+ * Return: 0; -EROFS if the core is not writable; -EINVAL for a bad size
+ * (0, overflowing or larger than the data area), alignment, flags or name;
+ * -EEXIST if the name is taken; -ENOSPC if all slots are used; -ENOMEM if
+ * no free extent fits. On error nothing changed.
+ */
+int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
+		    u64 align, u32 flags, struct pdma_core_entry *out)
+{
+	struct pdma_table_entry *e;
+	u32 hv, slot;
+	u64 off;
+	int ret;
+
+	ret = pdma_writable(core);
+	if (ret)
+		return ret;
+	if (!align)
+		align = PDMA_ALIGN_MIN;
+	if (!size || size > U64_MAX - (PDMA_PAGE_SIZE - 1) ||
+	    align < PDMA_ALIGN_MIN || align > PDMA_ALIGN_MAX ||
+	    align & (align - 1) || flags & ~PDMA_ALLOC_FLAGS_ALL ||
+	    !pdma_name_ok(name))
+		return -EINVAL;
+	size = (size + PDMA_PAGE_SIZE - 1) & ~(PDMA_PAGE_SIZE - 1);
+	if (size > core->size - core->data_offset)
+		return -EINVAL;
+	hv = pdma_name_hash(name);
+	if (pdma_names_find(core, &core->names[0], core->img[0].ent, name,
+			    hv) != PDMA_NONE)
+		return -EEXIST;
+	if (core->nr_used == core->capacity)
+		return -ENOSPC;
+	ret = pdma_extents_alloc(&core->ext, size, align, &off);
+	if (ret)
+		return ret;
+
+	slot = core->free_slots[--core->nr_free_slots];
+	e = &core->img[0].ent[slot];
+	memcpy(e->name, name, PDMA_NAME_MAX);
+	e->offset = cpu_to_le64(off);
+	e->size = cpu_to_le64(size);
+	e->align = cpu_to_le64(align);
+	e->create_gen = cpu_to_le64(le64_to_cpu(core->img[0].hdr->generation) + 1);
+	e->flags = cpu_to_le32(flags);
+	e->state = cpu_to_le32(PDMA_ENTRY_ALLOCATED);
+	pdma_names_add(core, &core->names[0], slot, hv);
+	core->nr_used++;
+	pdma_commit(core);
+	if (out)
+		pdma_fill(core, slot, out);
+	return 0;
+}
+
+/**
+ * pdma_core_free() - free a named buffer, whatever its state
+ * @core: live core
+ * @name: as for pdma_core_alloc()
+ *
+ * Return: 0, -EROFS, -EINVAL for a bad name, -ENOENT if there is no such
+ * entry. On error nothing changed.
+ */
+int pdma_core_free(struct pdma_core *core, const char *name)
+{
+	struct pdma_table_entry *e;
+	s64 slot;
+	int ret;
+
+	ret = pdma_writable(core);
+	if (ret)
+		return ret;
+	slot = pdma_find(core, name);
+	if (slot < 0)
+		return slot;
+	e = &core->img[0].ent[slot];
+	ret = pdma_extents_free(&core->ext, le64_to_cpu(e->offset),
+				le64_to_cpu(e->size));
+	if (ret)
+		return ret;
+	pdma_names_del(core, &core->names[0], slot);
+	memset(e, 0, sizeof(*e));
+	core->free_slots[core->nr_free_slots++] = slot;
+	core->nr_used--;
+	pdma_commit(core);
+	return 0;
+}
+
+/**
+ * pdma_core_claim() - claim a preserved entry after a kexec
+ * @core: live core
+ * @name: as for pdma_core_alloc()
+ * @out:  out: the entry; may be NULL
+ *
+ * A preserved entry becomes claimed, with a commit. An allocated or
+ * already claimed entry is returned unchanged, without a commit.
+ *
+ * Return: 0, -EROFS, -EINVAL for a bad name, -ENOENT.
+ */
+int pdma_core_claim(struct pdma_core *core, const char *name,
+		    struct pdma_core_entry *out)
+{
+	struct pdma_table_entry *e;
+	s64 slot;
+	int ret;
+
+	ret = pdma_writable(core);
+	if (ret)
+		return ret;
+	slot = pdma_find(core, name);
+	if (slot < 0)
+		return slot;
+	e = &core->img[0].ent[slot];
+	if (e->state == cpu_to_le32(PDMA_ENTRY_PRESERVED)) {
+		e->state = cpu_to_le32(PDMA_ENTRY_CLAIMED);
+		pdma_commit(core);
+	}
+	if (out)
+		pdma_fill(core, slot, out);
+	return 0;
+}
+
+/**
+ * pdma_core_adopt() - take over a loaded table as the new kernel
+ * @core: live core, normally right after %PDMA_LOAD_OK
+ *
+ * Allocated and claimed entries become preserved (their users are gone
+ * with the old kernel) and adopt_count goes up, in one commit. Preserved
+ * entries stay until claimed or freed; they are never reused silently.
+ *
+ * Return: 0 or -EROFS.
+ */
+int pdma_core_adopt(struct pdma_core *core)
+{
+	struct pdma_table_header *h = core->img[0].hdr;
+	struct pdma_table_entry *e;
+	int ret;
+	u32 i;
+
+	ret = pdma_writable(core);
+	if (ret)
+		return ret;
+	for (i = 0; i < core->capacity; i++) {
+		e = &core->img[0].ent[i];
+		if (e->state == cpu_to_le32(PDMA_ENTRY_ALLOCATED) ||
+		    e->state == cpu_to_le32(PDMA_ENTRY_CLAIMED))
+			e->state = cpu_to_le32(PDMA_ENTRY_PRESERVED);
+	}
+	h->adopt_count = cpu_to_le32(le32_to_cpu(h->adopt_count) + 1);
+	pdma_commit(core);
+	return 0;
+}
+
+/**
+ * pdma_core_lookup() - find an entry by name without changing it
+ * @core: core
+ * @name: as for pdma_core_alloc()
+ * @out:  out: the entry
+ *
+ * Return: 0, -EINVAL for a bad name, -ENOENT.
+ */
+int pdma_core_lookup(const struct pdma_core *core, const char *name,
+		     struct pdma_core_entry *out)
+{
+	s64 slot = pdma_find(core, name);
+
+	if (slot < 0)
+		return slot;
+	pdma_fill(core, slot, out);
+	return 0;
+}
+
+/**
+ * pdma_core_entry() - entry in a given slot
+ * @core: core
+ * @slot: slot index
+ * @out:  out: the entry
+ *
+ * Return: 0, or -ENOENT if @slot is out of range or unused.
+ */
+int pdma_core_entry(const struct pdma_core *core, u32 slot,
+		    struct pdma_core_entry *out)
+{
+	if (core->state != PDMA_CORE_LIVE || slot >= core->capacity ||
+	    core->img[0].ent[slot].state == cpu_to_le32(PDMA_ENTRY_FREE))
+		return -ENOENT;
+	pdma_fill(core, slot, out);
+	return 0;
+}
+
+/**
+ * pdma_core_next_entry() - walk the used slots in slot order
+ * @core:   core
+ * @cursor: in: first slot to look at (0 to start); out: the next one
+ * @out:    out: the entry
+ *
+ * Same contract as PDMA_IOC_LIST.
+ *
+ * Return: 0, or -ENOENT when no used slot remains.
+ */
+int pdma_core_next_entry(const struct pdma_core *core, u32 *cursor,
+			 struct pdma_core_entry *out)
+{
+	u32 i;
+
+	if (core->state != PDMA_CORE_LIVE)
+		return -ENOENT;
+	for (i = *cursor; i < core->capacity; i++) {
+		if (core->img[0].ent[i].state != cpu_to_le32(PDMA_ENTRY_FREE)) {
+			pdma_fill(core, i, out);
+			*cursor = i + 1;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/**
+ * pdma_core_next_free() - walk the free extents in address order
+ * @core:   core
+ * @cursor: in: offset to search from (0 to start); out: where to go on
+ * @off:    out: start of the extent
+ * @len:    out: its length
+ *
+ * Return: 0, or -ENOENT when no extent remains. O(log n) per call.
+ */
+int pdma_core_next_free(const struct pdma_core *core, u64 *cursor, u64 *off,
+			u64 *len)
+{
+	int ret;
+
+	if (core->state != PDMA_CORE_LIVE)
+		return -ENOENT;
+	ret = pdma_extents_next(&core->ext, *cursor, off, len);
+	if (!ret)
+		*cursor = *off + *len;
+	return ret;
+}
+
+/**
+ * pdma_core_info() - summary of a core
+ * @core: core
+ * @info: out: summary; usage fields are zero unless the core is live
+ */
+void pdma_core_info(const struct pdma_core *core, struct pdma_core_info *info)
+{
+	const struct pdma_table_header *h = core->img[0].hdr;
+
+	memset(info, 0, sizeof(*info));
+	info->base = core->base;
+	info->size = core->size;
+	info->data_offset = core->data_offset;
+	info->capacity = core->capacity;
+	info->state = core->state;
+	info->current_copy = -1;
+	if (core->state != PDMA_CORE_LIVE)
+		return;
+	info->free_bytes = core->ext.free_bytes;
+	info->largest_free = pdma_extents_largest(&core->ext);
+	info->generation = le64_to_cpu(h->generation);
+	info->adopt_count = le32_to_cpu(h->adopt_count);
+	info->nr_entries = core->nr_used;
+	info->current_copy = core->cur;
+}
+
+/**
+ * pdma_core_verify() - check the in-memory invariants of a core
+ * @core: core
+ *
+ * For tests and fuzzers: slot accounting, name hash, free-slot stack and
+ * the extent allocator agree with the shadow image, and allocated plus
+ * free bytes cover the data area exactly. O(capacity + n log n).
+ *
+ * Return: 0 or -EUCLEAN.
+ */
+int pdma_core_verify(const struct pdma_core *core)
+{
+	const struct pdma_table_entry *e;
+	u64 used_bytes = 0, sum_free = 0, sum_stack = 0;
+	u32 i, used = 0;
+
+	if (core->state != PDMA_CORE_LIVE)
+		return 0;
+	for (i = 0; i < core->capacity; i++) {
+		e = &core->img[0].ent[i];
+		if (e->state == cpu_to_le32(PDMA_ENTRY_FREE)) {
+			if (!mem_is_zero(e, sizeof(*e)))
+				return -EUCLEAN;
+			sum_free += i;
+			continue;
+		}
+		if (le32_to_cpu(e->state) > PDMA_ENTRY_CLAIMED ||
+		    !pdma_name_ok(e->name) || pdma_find(core, e->name) != i)
+			return -EUCLEAN;
+		used++;
+		used_bytes += le64_to_cpu(e->size);
+	}
+	for (i = 0; i < core->nr_free_slots; i++)
+		sum_stack += core->free_slots[i];
+	if (used != core->nr_used ||
+	    used + core->nr_free_slots != core->capacity ||
+	    sum_stack != sum_free || (core->cur != 0 && core->cur != 1) ||
+	    le32_to_cpu(core->img[0].hdr->nr_entries) != used ||
+	    used_bytes + core->ext.free_bytes != core->size - core->data_offset)
+		return -EUCLEAN;
+	return pdma_extents_verify(&core->ext);
+}

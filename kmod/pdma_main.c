@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pdma: persistent DMA buffers carved from a memmap= reserved range.
+ *
+ * At load the module validates the range, maps it, and either formats a
+ * fresh table (empty range), adopts the table a previous kernel left there
+ * (every entry becomes preserved until claimed by LOOKUP), or, when the
+ * table is present but unusable, stays read-only and touches nothing. See
+ * the DOC block in uapi/linux/pdma_table.h for the format.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/kernel.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pdma.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "pdma_drv.h"
+
+static unsigned long long base;
+module_param_hw(base, ullong, iomem, 0444);
+MODULE_PARM_DESC(base, "Physical base of the reserved range (default: first memmap=SIZE$START)");
+
+static unsigned long long size;
+module_param_hw(size, ullong, iomem, 0444);
+MODULE_PARM_DESC(size, "Size of the reserved range in bytes (default: from memmap=)");
+
+static unsigned int capacity = 1024;
+module_param(capacity, uint, 0444);
+MODULE_PARM_DESC(capacity, "Table entries when formatting a fresh region (default 1024)");
+
+static bool format;
+module_param(format, bool, 0444);
+MODULE_PARM_DESC(format, "DATA LOSS: reformat a corrupt or mismatched table instead of staying read-only");
+
+static struct pdma_dev pdma_dev = {
+	.lock = __MUTEX_INITIALIZER(pdma_dev.lock),
+};
+
+static const char *pdma_state_name(u32 flags)
+{
+	if (flags & PDMA_STATE_READONLY)
+		return "read-only-corrupt";
+	if (flags & PDMA_STATE_ADOPTED)
+		return "adopted";
+	return "fresh";
+}
+
+/* Stores into the region from the core's commit path. */
+static void pdma_region_write(void *ctx, u64 off, const void *src, size_t len)
+{
+	struct pdma_dev *pdma = ctx;
+
+	memcpy(pdma->virt + off, src, len);
+}
+
+static const struct pdma_core_ops pdma_region_ops = {
+	.write = pdma_region_write,
+};
+
+static ssize_t pdma_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	struct pdma_dev *pdma = pdma_from_file(file);
+	ssize_t ret;
+
+	/* Raw bytes for pdma-dump; the lock keeps a commit from tearing them. */
+	mutex_lock(&pdma->lock);
+	ret = simple_read_from_buffer(buf, count, ppos, pdma->virt, pdma->size);
+	mutex_unlock(&pdma->lock);
+	return ret;
+}
+
+static const struct file_operations pdma_fops = {
+	.owner = THIS_MODULE,
+	.read = pdma_read,
+	.unlocked_ioctl = pdma_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = pdma_mmap,
+	.get_unmapped_area = pdma_get_unmapped_area,
+	.llseek = default_llseek,
+};
+
+/* sysfs: read-only view of INFO under /sys/class/misc/pdma/ */
+#define PDMA_INFO_ATTR(_name, _fmt, _expr)					\
+static ssize_t _name##_show(struct device *dev, struct device_attribute *attr,	\
+			    char *buf)						\
+{										\
+	struct pdma_dev *pdma = &pdma_dev;					\
+	struct pdma_core_info ci;						\
+	ssize_t ret;								\
+										\
+	mutex_lock(&pdma->lock);						\
+	pdma_core_info(pdma->core, &ci);					\
+	ret = sysfs_emit(buf, _fmt "\n", _expr);				\
+	mutex_unlock(&pdma->lock);						\
+	return ret;								\
+}										\
+static DEVICE_ATTR_RO(_name)
+
+PDMA_INFO_ATTR(base, "%#llx", (unsigned long long)pdma->base);
+PDMA_INFO_ATTR(size, "%llu", pdma->size);
+PDMA_INFO_ATTR(free, "%llu", ci.free_bytes);
+PDMA_INFO_ATTR(generation, "%llu", ci.generation);
+PDMA_INFO_ATTR(entries, "%u", ci.nr_entries);
+PDMA_INFO_ATTR(state, "%s", pdma_state_name(pdma->state_flags));
+
+static struct attribute *pdma_attrs[] = {
+	&dev_attr_base.attr,
+	&dev_attr_size.attr,
+	&dev_attr_free.attr,
+	&dev_attr_generation.attr,
+	&dev_attr_entries.attr,
+	&dev_attr_state.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pdma);
+
+/*
+ * Find "memmap=SIZE$START" in the kernel command line. A module cannot
+ * reach saved_command_line, so it reads /proc/cmdline instead.
+ */
+static int pdma_cmdline_range(u64 *start, u64 *len)
+{
+	char *cmdline, *p, *end;
+	int ret = -ENOENT;
+
+#ifdef MODULE
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	cmdline = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!cmdline)
+		return -ENOMEM;
+	f = filp_open("/proc/cmdline", O_RDONLY, 0);
+	if (IS_ERR(f)) {
+		kfree(cmdline);
+		return PTR_ERR(f);
+	}
+	n = kernel_read(f, cmdline, PAGE_SIZE - 1, &pos);
+	filp_close(f, NULL);
+	if (n < 0) {
+		kfree(cmdline);
+		return n;
+	}
+#else
+	cmdline = kstrdup(saved_command_line, GFP_KERNEL);
+	if (!cmdline)
+		return -ENOMEM;
+#endif
+	for (p = cmdline; (p = strstr(p, "memmap=")); p++) {
+		if (p != cmdline && p[-1] != ' ')
+			continue;
+		*len = memparse(p + 7, &end);
+		if (*end != '$')
+			continue;
+		*start = memparse(end + 1, &end);
+		ret = 0;
+		break;
+	}
+	kfree(cmdline);
+	return ret;
+}
+
+static int pdma_check_range(u64 start, u64 len)
+{
+	if (!len || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(len) || start + len < start) {
+		pr_err("range %#llx+%#llx is empty or not page aligned\n", start, len);
+		return -EINVAL;
+	}
+	if (region_intersects(start, len, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_DISJOINT) {
+		pr_err("range %#llx+%#llx overlaps System RAM; reserve it with memmap=%llu$%#llx on the kernel command line\n",
+		       start, len, len, start);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static void pdma_describe_load(const struct pdma_load_report *rep, char *buf, size_t len)
+{
+	snprintf(buf, len, "copy A: %s, copy B: %s",
+		 pdma_copy_status_str(rep->copy[0].status),
+		 pdma_copy_status_str(rep->copy[1].status));
+}
+
+/* Format, adopt or stay read-only, per the load policy in the DOC block. */
+static int pdma_attach(struct pdma_dev *pdma)
+{
+	struct pdma_load_report rep;
+	struct pdma_core_info ci;
+	char why[96];
+	int ret;
+
+	switch (pdma_core_load(pdma->core, &rep)) {
+	case PDMA_LOAD_OK:
+		ret = pdma_core_adopt(pdma->core);
+		if (ret)
+			return ret;
+		pdma->state_flags = PDMA_STATE_ADOPTED;
+		pdma_core_info(pdma->core, &ci);
+		pr_info("adopted table at %pa from copy %c: %u entries, generation %llu, adoption %u\n",
+			&pdma->base, 'A' + rep.used, ci.nr_entries, ci.generation, ci.adopt_count);
+		return 0;
+	case PDMA_LOAD_EMPTY:
+		break;
+	case PDMA_LOAD_CORRUPT:
+	case PDMA_LOAD_MISMATCH:
+		pdma_describe_load(&rep, why, sizeof(why));
+		if (!format) {
+			pdma->state_flags = PDMA_STATE_READONLY;
+			pr_err("table at %pa is unusable (%s); staying read-only and refusing allocations. Inspect it with pdma-dump; reload with format=1 to discard it (DATA LOSS)\n",
+			       &pdma->base, why);
+			return 0;
+		}
+		pr_warn("format=1: discarding unusable table at %pa (%s)\n", &pdma->base, why);
+		break;
+	}
+	ret = pdma_core_format(pdma->core);
+	if (ret)
+		return ret;
+	pdma->state_flags = PDMA_STATE_FRESH;
+	pdma_core_info(pdma->core, &ci);
+	pr_info("formatted fresh table at %pa: capacity %u, data at offset %#llx\n",
+		&pdma->base, ci.capacity, ci.data_offset);
+	return 0;
+}
+
+static int __init pdma_init(void)
+{
+	struct pdma_dev *pdma = &pdma_dev;
+	u64 start = base, len = size;
+	struct pdma_core_info ci;
+	int ret;
+
+	if (!start && !len) {
+		ret = pdma_cmdline_range(&start, &len);
+		if (ret) {
+			pr_err("no range: pass base= and size=, or boot with memmap=SIZE$START (%d)\n",
+			       ret);
+			return -EINVAL;
+		}
+	}
+	ret = pdma_check_range(start, len);
+	if (ret)
+		return ret;
+	if (!request_mem_region(start, len, "pdma")) {
+		pr_err("range %#llx+%#llx is already claimed (see /proc/iomem)\n", start, len);
+		return -EBUSY;
+	}
+	pdma->base = start;
+	pdma->size = len;
+	pdma->virt = memremap(start, len, MEMREMAP_WB);
+	if (!pdma->virt) {
+		pr_err("cannot map range %#llx+%#llx\n", start, len);
+		ret = -ENOMEM;
+		goto err_release_region;
+	}
+	ret = pdma_core_create(&(struct pdma_core_config) {
+				.base = start,
+				.size = len,
+				.capacity = capacity,
+				.table = pdma->virt,
+				.ops = &pdma_region_ops,
+				.ctx = pdma,
+			}, &pdma->core);
+	if (ret) {
+		pr_err("range %#llx+%#llx cannot hold a table of %u entries (%d)\n",
+		       start, len, capacity, ret);
+		goto err_unmap;
+	}
+	ret = pdma_attach(pdma);
+	if (ret)
+		goto err_destroy_core;
+	pdma_core_info(pdma->core, &ci);
+	pdma->map_count = kcalloc(ci.capacity, sizeof(*pdma->map_count), GFP_KERNEL);
+	if (!pdma->map_count) {
+		ret = -ENOMEM;
+		goto err_destroy_core;
+	}
+	pdma->misc = (struct miscdevice) {
+		.minor = MISC_DYNAMIC_MINOR,
+		.name = "pdma",
+		.fops = &pdma_fops,
+		.mode = 0600,
+		.groups = pdma_groups,
+	};
+	ret = misc_register(&pdma->misc);
+	if (ret)
+		goto err_free_map_count;
+	return 0;
+
+err_free_map_count:
+	kfree(pdma->map_count);
+err_destroy_core:
+	pdma_core_destroy(pdma->core);
+err_unmap:
+	memunmap(pdma->virt);
+err_release_region:
+	release_mem_region(start, len);
+	return ret;
+}
+
+static void __exit pdma_exit(void)
+{
+	struct pdma_dev *pdma = &pdma_dev;
+
+	misc_deregister(&pdma->misc);
+	kfree(pdma->map_count);
+	pdma_core_destroy(pdma->core);
+	memunmap(pdma->virt);
+	release_mem_region(pdma->base, pdma->size);
+}
+
+module_init(pdma_init);
+module_exit(pdma_exit);
+MODULE_DESCRIPTION("Persistent DMA buffers that survive kexec");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The pdma core (pdma_core.c, pdma_alloc.c, pdma_crc32c.c) is built both
+ * into the kernel module and into userspace tests, fuzzers and pdma-dump,
+ * so that all of them agree on the table format by construction. This shim
+ * is the only place that differs: in the kernel it pulls in the real
+ * headers, in userspace it maps the handful of kernel names the core uses
+ * onto libc.
+ */
+#ifndef _PDMA_SHIM_H
+#define _PDMA_SHIM_H
+
+#ifdef __KERNEL__
+
+#include <linux/build_bug.h>
+#include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/limits.h>
+#include <linux/slab.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#include <linux/types.h>
+#include <asm/byteorder.h>
+
+#else /* !__KERNEL__ */
+
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s64 s64;
+
+#define U32_MAX		((u32)~0U)
+#define U64_MAX		((u64)~0ULL)
+
+#ifndef __force
+#define __force
+#endif
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#define cpu_to_le32(x)	((__force __le32)htole32(x))
+#define cpu_to_le64(x)	((__force __le64)htole64(x))
+#define le32_to_cpu(x)	((u32)le32toh((__force u32)(x)))
+#define le64_to_cpu(x)	((u64)le64toh((__force u64)(x)))
+
+#define GFP_KERNEL	0
+
+static inline void *kvcalloc(size_t n, size_t size, int gfp)
+{
+	(void)gfp;
+	return calloc(n, size);
+}
+
+static inline void kvfree(const void *p)
+{
+	free((void *)p);
+}
+
+/* Same contract as the kernel's mem_is_zero(): true if all @n bytes are 0. */
+static inline bool mem_is_zero(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	u64 w;
+
+	for (; n >= sizeof(w); n -= sizeof(w), p += sizeof(w)) {
+		memcpy(&w, p, sizeof(w));
+		if (w)
+			return false;
+	}
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+#endif /* __KERNEL__ */
+
+#endif /* _PDMA_SHIM_H */

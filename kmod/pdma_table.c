@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pdma core: the table codec. Layout, validation and loading of the two
+ * table copies, the commit protocol and format, as specified in the DOC
+ * block of <linux/pdma_table.h>.
+ *
+ * Validation works on the scratch image and name hash of the core, and
+ * loading swaps them in only once a copy is found valid, so checking a
+ * copy, even on a live core, never disturbs the live state.
+ *
+ * Format writes copy A with generation 1 and zeroes copy B; copy B gets
+ * its first valid contents with the first mutation.
+ */
+
+#include "pdma_shim.h"
+#include "pdma_core.h"
+#include <linux/pdma_table.h>
+
+/* An extent recorded in a table: aligned, non-empty, in the data area. */
+static bool pdma_span_ok(const struct pdma_core *core, u64 off, u64 size,
+			 u64 align)
+{
+	return size && !((off | size) & (PDMA_PAGE_SIZE - 1)) &&
+	       align >= PDMA_ALIGN_MIN && align <= PDMA_ALIGN_MAX &&
+	       !(align & (align - 1)) && !((core->base + off) & (align - 1)) &&
+	       off >= core->data_offset && off <= core->size &&
+	       size <= core->size - off;
+}
+
+/**
+ * pdma_core_layout() - validate a region and compute its layout
+ * @base:     physical base
+ * @size:     bytes
+ * @capacity: entry slots
+ * @layout:   out: copy size and data offset
+ *
+ * Return: 0, or -EINVAL if @base or @size is not page aligned, the region
+ * wraps or exceeds %PDMA_CORE_MAX_REGION, @capacity is 0 or above
+ * %PDMA_CORE_MAX_CAPACITY, or no data page is left after both copies.
+ */
+int pdma_core_layout(u64 base, u64 size, u32 capacity,
+		     struct pdma_layout *layout)
+{
+	u64 copy;
+
+	if (!capacity || capacity > PDMA_CORE_MAX_CAPACITY ||
+	    (base | size) & (PDMA_PAGE_SIZE - 1) ||
+	    size > PDMA_CORE_MAX_REGION || base > U64_MAX - size)
+		return -EINVAL;
+	copy = pdma_table_copy_size(capacity);
+	if (size < 2 * copy + PDMA_PAGE_SIZE)
+		return -EINVAL;
+	layout->copy_size = copy;
+	layout->data_offset = 2 * copy;
+	return 0;
+}
+
+static enum pdma_copy_status pdma_bad(struct pdma_copy_report *rep,
+				      enum pdma_copy_status status, u32 slot,
+				      u32 other)
+{
+	rep->status = status;
+	rep->slot = slot;
+	rep->other = other;
+	return status;
+}
+
+/*
+ * Validate one copy into the scratch image and name hash. On success the
+ * used slots, sorted by offset, are in *sortedp (inside core->sort).
+ * Cheap header checks come before the CRC, the CRC before anything that
+ * interprets the contents, so that a torn or stray copy is reported as a
+ * bad CRC rather than as some odd field.
+ */
+static enum pdma_copy_status pdma_check(struct pdma_core *core,
+					unsigned int copy,
+					struct pdma_copy_report *rep,
+					u64 **sortedp, u32 *nr)
+{
+	const u8 *src = core->table + copy * core->copy_size;
+	struct pdma_table_header *h = core->img[1].hdr;
+	struct pdma_table_entry *ent = core->img[1].ent, *e;
+	struct pdma_names *nm = &core->names[1];
+	u32 cap = core->capacity, i, n = 0, dup, hv, crc;
+	u64 gen, off, size, cgen, *sorted;
+	__le32 crc_le;
+
+	pdma_bad(rep, PDMA_COPY_OK, PDMA_NONE, PDMA_NONE);
+	memcpy(h, src, sizeof(*h));
+	gen = le64_to_cpu(h->generation);
+	rep->generation = gen;
+	if (h->magic != cpu_to_le64(PDMA_TABLE_MAGIC))
+		return pdma_bad(rep, PDMA_COPY_NO_MAGIC, PDMA_NONE, PDMA_NONE);
+	if (le32_to_cpu(h->version) != PDMA_TABLE_VERSION)
+		return pdma_bad(rep, PDMA_COPY_BAD_VERSION, PDMA_NONE, PDMA_NONE);
+	if (le32_to_cpu(h->header_size) != sizeof(*h) ||
+	    le32_to_cpu(h->entry_size) != sizeof(*ent))
+		return pdma_bad(rep, PDMA_COPY_BAD_LAYOUT, PDMA_NONE, PDMA_NONE);
+	if (le32_to_cpu(h->capacity) != cap)
+		return pdma_bad(rep, PDMA_COPY_CAPACITY_MISMATCH, PDMA_NONE,
+				PDMA_NONE);
+
+	memcpy(ent, src + sizeof(*h), (size_t)cap * sizeof(*ent));
+	crc_le = h->crc32c;
+	h->crc32c = 0;
+	crc = ~pdma_crc32c(~0U, h, pdma_img_bytes(core));
+	h->crc32c = crc_le;
+	if (crc != le32_to_cpu(crc_le))
+		return pdma_bad(rep, PDMA_COPY_BAD_CRC, PDMA_NONE, PDMA_NONE);
+
+	if (le64_to_cpu(h->region_base) != core->base ||
+	    le64_to_cpu(h->region_size) != core->size)
+		return pdma_bad(rep, PDMA_COPY_REGION_MISMATCH, PDMA_NONE,
+				PDMA_NONE);
+	if (le64_to_cpu(h->data_offset) != core->data_offset)
+		return pdma_bad(rep, PDMA_COPY_BAD_LAYOUT, PDMA_NONE, PDMA_NONE);
+	if (!gen || h->reserved0 || !mem_is_zero(h->reserved, sizeof(h->reserved)))
+		return pdma_bad(rep, PDMA_COPY_BAD_HEADER, PDMA_NONE, PDMA_NONE);
+
+	pdma_names_clear(core, nm);
+	for (i = 0; i < cap; i++) {
+		e = &ent[i];
+		if (e->state == cpu_to_le32(PDMA_ENTRY_FREE)) {
+			if (!mem_is_zero(e, sizeof(*e)))
+				return pdma_bad(rep, PDMA_COPY_BAD_FREE_SLOT, i,
+						PDMA_NONE);
+			continue;
+		}
+		if (le32_to_cpu(e->state) > PDMA_ENTRY_CLAIMED)
+			return pdma_bad(rep, PDMA_COPY_BAD_STATE, i, PDMA_NONE);
+		if (!pdma_name_ok(e->name))
+			return pdma_bad(rep, PDMA_COPY_BAD_NAME, i, PDMA_NONE);
+		off = le64_to_cpu(e->offset);
+		size = le64_to_cpu(e->size);
+		cgen = le64_to_cpu(e->create_gen);
+		if (!pdma_span_ok(core, off, size, le64_to_cpu(e->align)) ||
+		    !cgen || cgen > gen ||
+		    le32_to_cpu(e->flags) & ~PDMA_ALLOC_FLAGS_ALL ||
+		    !mem_is_zero(e->reserved, sizeof(e->reserved)))
+			return pdma_bad(rep, PDMA_COPY_BAD_ENTRY, i, PDMA_NONE);
+		hv = pdma_name_hash(e->name);
+		dup = pdma_names_find(core, nm, ent, e->name, hv);
+		if (dup != PDMA_NONE)
+			return pdma_bad(rep, PDMA_COPY_DUPLICATE_NAME, i, dup);
+		pdma_names_add(core, nm, i, hv);
+		core->sort[n++] = off / PDMA_PAGE_SIZE << PDMA_SORT_IDX_BITS | i;
+	}
+	if (n != le32_to_cpu(h->nr_entries))
+		return pdma_bad(rep, PDMA_COPY_BAD_COUNT, PDMA_NONE, PDMA_NONE);
+
+	/* Sorted by offset, overlaps can only be between neighbours. */
+	sorted = pdma_radix_sort(core->sort, core->sort + cap + 1, n,
+				 PDMA_SORT_IDX_BITS, core->size / PDMA_PAGE_SIZE);
+	for (i = 1; i < n; i++) {
+		const struct pdma_table_entry *a, *b;
+
+		a = &ent[sorted[i - 1] & PDMA_SORT_IDX_MASK];
+		b = &ent[sorted[i] & PDMA_SORT_IDX_MASK];
+		if (le64_to_cpu(a->offset) + le64_to_cpu(a->size) >
+		    le64_to_cpu(b->offset))
+			return pdma_bad(rep, PDMA_COPY_OVERLAP, a - ent, b - ent);
+	}
+	*sortedp = sorted;
+	*nr = n;
+	return PDMA_COPY_OK;
+}
+
+/* Make the just-validated scratch image live and derive the rest from it. */
+static void pdma_install(struct pdma_core *core, int copy, const u64 *sorted,
+			 u32 n)
+{
+	struct pdma_image img = core->img[0];
+	struct pdma_names nm = core->names[0];
+	const struct pdma_table_entry *e;
+	u64 pos = core->data_offset, off;
+	u32 i;
+
+	core->img[0] = core->img[1];
+	core->img[1] = img;
+	core->names[0] = core->names[1];
+	core->names[1] = nm;
+	core->cur = copy;
+	core->nr_used = n;
+
+	/* Highest first, so that the lowest free slot is handed out first. */
+	core->nr_free_slots = 0;
+	for (i = core->capacity; i-- > 0;)
+		if (core->img[0].ent[i].state == cpu_to_le32(PDMA_ENTRY_FREE))
+			core->free_slots[core->nr_free_slots++] = i;
+
+	/* Validated: gaps are in order and the pool holds n + 1 of them. */
+	pdma_extents_reset(&core->ext);
+	for (i = 0; i < n; i++) {
+		e = &core->img[0].ent[sorted[i] & PDMA_SORT_IDX_MASK];
+		off = le64_to_cpu(e->offset);
+		if (off > pos)
+			pdma_extents_append(&core->ext, pos, off - pos);
+		pos = off + le64_to_cpu(e->size);
+	}
+	if (pos < core->size)
+		pdma_extents_append(&core->ext, pos, core->size - pos);
+	pdma_extents_seal(&core->ext);
+	core->state = PDMA_CORE_LIVE;
+}
+
+/**
+ * pdma_core_check_copy() - validate one table copy and say why it is bad
+ * @core: core; its live state is not touched
+ * @copy: 0 for copy A, 1 for copy B
+ * @rep:  out: verdict, offending slots and raw generation
+ *
+ * Return: @rep->status.
+ */
+enum pdma_copy_status pdma_core_check_copy(struct pdma_core *core,
+					   unsigned int copy,
+					   struct pdma_copy_report *rep)
+{
+	u64 *sorted;
+	u32 n;
+
+	if (copy > 1)
+		return pdma_bad(rep, PDMA_COPY_NO_MAGIC, PDMA_NONE, PDMA_NONE);
+	return pdma_check(core, copy, rep, &sorted, &n);
+}
+
+/**
+ * pdma_core_load() - adopt the table found in the region, if any
+ * @core: core; any previous state is discarded
+ * @rep:  out: verdict on each copy and which one was used; may be NULL
+ *
+ * The copy with the higher generation is tried first and the other one is
+ * only examined (and CRC'd) if the first is invalid, so the newest valid
+ * copy wins. A table that is present but unusable makes the core
+ * read-only: it must never be overwritten behind the user's back.
+ *
+ * Return: %PDMA_LOAD_EMPTY (core stays %PDMA_CORE_NEW: format it),
+ * %PDMA_LOAD_OK (core is live: adopt it), %PDMA_LOAD_CORRUPT or
+ * %PDMA_LOAD_MISMATCH (core is %PDMA_CORE_READONLY).
+ */
+enum pdma_load_result pdma_core_load(struct pdma_core *core,
+				     struct pdma_load_report *rep)
+{
+	struct pdma_load_report local;
+	struct pdma_table_header h;
+	enum pdma_copy_status st;
+	bool magic[2], mismatch = false;
+	int c, k, first;
+	u64 *sorted;
+	u32 n;
+
+	if (!rep)
+		rep = &local;
+	core->state = PDMA_CORE_NEW;
+	core->cur = -1;
+	core->nr_used = 0;
+	rep->used = -1;
+	for (c = 0; c < 2; c++) {
+		memcpy(&h, core->table + c * core->copy_size, sizeof(h));
+		magic[c] = h.magic == cpu_to_le64(PDMA_TABLE_MAGIC);
+		pdma_bad(&rep->copy[c], magic[c] ? PDMA_COPY_UNCHECKED :
+			 PDMA_COPY_NO_MAGIC, PDMA_NONE, PDMA_NONE);
+		rep->copy[c].generation = le64_to_cpu(h.generation);
+	}
+	if (!magic[0] && !magic[1])
+		return PDMA_LOAD_EMPTY;
+
+	first = magic[1] && (!magic[0] ||
+			     rep->copy[1].generation > rep->copy[0].generation);
+	for (k = 0; k < 2; k++) {
+		c = k ? !first : first;
+		if (!magic[c])
+			continue;
+		st = pdma_check(core, c, &rep->copy[c], &sorted, &n);
+		if (st == PDMA_COPY_OK) {
+			pdma_install(core, c, sorted, n);
+			rep->used = c;
+			return PDMA_LOAD_OK;
+		}
+		if (st == PDMA_COPY_REGION_MISMATCH ||
+		    st == PDMA_COPY_CAPACITY_MISMATCH)
+			mismatch = true;
+	}
+	core->state = PDMA_CORE_READONLY;
+	return mismatch ? PDMA_LOAD_MISMATCH : PDMA_LOAD_CORRUPT;
+}
+
+/**
+ * pdma_commit() - write the shadow image as the new current copy
+ * @core: live core whose shadow holds the mutated state
+ *
+ * Bumps the generation and writes the inactive copy: all slots, then the
+ * header with a zero CRC, then the CRC, as three separate stores. Until
+ * the last store lands the inactive copy fails its CRC and the current
+ * one still wins at load, wherever a crash tears the sequence.
+ */
+void pdma_commit(struct pdma_core *core)
+{
+	struct pdma_table_header *h = core->img[0].hdr;
+	u64 dst = (u64)(core->cur ^ 1) * core->copy_size;
+	u32 crc;
+
+	h->generation = cpu_to_le64(le64_to_cpu(h->generation) + 1);
+	h->nr_entries = cpu_to_le32(core->nr_used);
+	h->crc32c = 0;
+	crc = ~pdma_crc32c(~0U, h, pdma_img_bytes(core));
+	core->ops->write(core->ctx, dst + sizeof(*h), core->img[0].ent,
+			 pdma_img_bytes(core) - sizeof(*h));
+	core->ops->write(core->ctx, dst, h, sizeof(*h));
+	h->crc32c = cpu_to_le32(crc);
+	core->ops->write(core->ctx,
+			 dst + offsetof(struct pdma_table_header, crc32c),
+			 &h->crc32c, sizeof(h->crc32c));
+	core->cur ^= 1;
+}
+
+/* Store zeroes, using the scratch image as the source. */
+static void pdma_write_zero(struct pdma_core *core, u64 off, u64 len)
+{
+	u64 chunk = pdma_img_bytes(core), n;
+
+	memset(core->img[1].hdr, 0, chunk);
+	for (; len; off += n, len -= n) {
+		n = len < chunk ? len : chunk;
+		core->ops->write(core->ctx, off, core->img[1].hdr, n);
+	}
+}
+
+/**
+ * pdma_core_format() - write a fresh, empty table
+ * @core: core with a store hook
+ *
+ * Meant for %PDMA_LOAD_EMPTY. On a read-only core it is the explicit
+ * override that discards the table found in the region; the core never
+ * does that on its own.
+ *
+ * Copy A gets generation 1, copy B is zeroed and gets its first contents
+ * with the first mutation. Format is crash-safe too: both magics are
+ * cleared first and A's magic is stored last, after its CRC, so a crash
+ * leaves either the old contents, an empty region (format again) or the
+ * new table, never a table that loads as corrupt.
+ *
+ * Return: 0, or -EROFS for an inspection-only core.
+ */
+int pdma_core_format(struct pdma_core *core)
+{
+	struct pdma_table_header *h = core->img[0].hdr;
+	const size_t magic = sizeof(h->magic);
+	u32 i;
+
+	if (!core->ops)
+		return -EROFS;
+	memset(h, 0, pdma_img_bytes(core));
+	h->magic = cpu_to_le64(PDMA_TABLE_MAGIC);
+	h->version = cpu_to_le32(PDMA_TABLE_VERSION);
+	h->header_size = cpu_to_le32(sizeof(*h));
+	h->entry_size = cpu_to_le32(sizeof(struct pdma_table_entry));
+	h->capacity = cpu_to_le32(core->capacity);
+	h->region_base = cpu_to_le64(core->base);
+	h->region_size = cpu_to_le64(core->size);
+	h->data_offset = cpu_to_le64(core->data_offset);
+	h->generation = cpu_to_le64(1);
+	h->crc32c = cpu_to_le32(~pdma_crc32c(~0U, h, pdma_img_bytes(core)));
+	pdma_names_clear(core, &core->names[0]);
+	core->nr_used = 0;
+	core->nr_free_slots = core->capacity;
+	for (i = 0; i < core->capacity; i++)
+		core->free_slots[i] = core->capacity - 1 - i;
+	pdma_extents_init(&core->ext, core->pool, core->sort,
+			  core->capacity + 1, core->base, core->data_offset,
+			  core->size);
+
+	pdma_write_zero(core, 0, magic);
+	pdma_write_zero(core, core->copy_size, core->copy_size);
+	pdma_write_zero(core, pdma_img_bytes(core),
+			core->copy_size - pdma_img_bytes(core));
+	core->ops->write(core->ctx, sizeof(*h), core->img[0].ent,
+			 pdma_img_bytes(core) - sizeof(*h));
+	core->ops->write(core->ctx, magic, (const u8 *)h + magic,
+			 sizeof(*h) - magic);
+	core->ops->write(core->ctx, 0, h, magic);
+	core->cur = 0;
+	core->state = PDMA_CORE_LIVE;
+	return 0;
+}
+
+static const char * const pdma_copy_status_names[PDMA_COPY_NR_STATUS] = {
+	[PDMA_COPY_OK]			= "valid",
+	[PDMA_COPY_UNCHECKED]		= "not checked (newer copy valid)",
+	[PDMA_COPY_NO_MAGIC]		= "no table (bad magic)",
+	[PDMA_COPY_BAD_VERSION]		= "unsupported version",
+	[PDMA_COPY_BAD_LAYOUT]		= "bad header, entry size or data offset",
+	[PDMA_COPY_CAPACITY_MISMATCH]	= "capacity differs from configured",
+	[PDMA_COPY_BAD_CRC]		= "bad crc32c",
+	[PDMA_COPY_REGION_MISMATCH]	= "region base or size differs from configured",
+	[PDMA_COPY_BAD_HEADER]		= "bad generation or reserved header field",
+	[PDMA_COPY_BAD_STATE]		= "unknown entry state",
+	[PDMA_COPY_BAD_FREE_SLOT]	= "free slot not zeroed",
+	[PDMA_COPY_BAD_NAME]		= "bad entry name",
+	[PDMA_COPY_BAD_ENTRY]		= "entry field out of range",
+	[PDMA_COPY_OVERLAP]		= "overlapping entries",
+	[PDMA_COPY_DUPLICATE_NAME]	= "duplicate name",
+	[PDMA_COPY_BAD_COUNT]		= "nr_entries does not match used slots",
+};
+
+/**
+ * pdma_copy_status_str() - human-readable &enum pdma_copy_status
+ * @status: verdict
+ *
+ * Return: a static string, "unknown" for out-of-range values.
+ */
+const char *pdma_copy_status_str(enum pdma_copy_status status)
+{
+	if ((unsigned int)status >= PDMA_COPY_NR_STATUS)
+		return "unknown";
+	return pdma_copy_status_names[status];
+}

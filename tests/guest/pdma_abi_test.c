@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pdma_abi_test: every /dev/pdma error path, with the exact errno, run
+ * inside a guest with the module loaded on a fresh region. One line of JSON
+ * per test: {"test": NAME, "ok": true|false, "detail": "..."}; the host
+ * turns each line into its own pytest case.
+ *
+ * Exit: 0 all passed, 1 a test failed, 2 setup error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/pdma.h>
+
+static int fd;
+static int failures;
+
+static void report(const char *test, int ok, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	printf("{\"test\":\"%s\",\"ok\":%s,\"detail\":\"%s\"}\n", test, ok ? "true" : "false",
+	       detail);
+	fflush(stdout);
+	failures += !ok;
+}
+
+/* Expect CALL to fail with exactly errno WANT. */
+#define EXPECT_ERRNO(test, want, call)						\
+	do {									\
+		int __r = (call);						\
+		int __e = __r ? errno : 0;					\
+		report(test, __r == -1 && __e == (want), "want %s, got ret %d errno %s",	\
+		       strerrorname_np(want), __r, __e ? strerrorname_np(__e) : "0"); \
+	} while (0)
+
+static struct pdma_alloc areq(const char *name, __u64 size, __u64 align)
+{
+	struct pdma_alloc req = { .size = size, .align = align };
+
+	strncpy(req.name, name, sizeof(req.name) - 1);
+	return req;
+}
+
+static int do_alloc(const char *name, __u64 size, __u64 align, struct pdma_alloc *out)
+{
+	struct pdma_alloc req = areq(name, size, align);
+	int ret = ioctl(fd, PDMA_IOC_ALLOC, &req);
+
+	if (out)
+		*out = req;
+	return ret;
+}
+
+static int do_free(const char *name)
+{
+	struct pdma_free req = { 0 };
+
+	strncpy(req.name, name, sizeof(req.name) - 1);
+	return ioctl(fd, PDMA_IOC_FREE, &req);
+}
+
+static void test_alloc_args(void)
+{
+	struct pdma_alloc req;
+
+	req = areq("zero", 0, 0);
+	EXPECT_ERRNO("alloc_zero_size_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("huge", 1ULL << 62, 0);
+	EXPECT_ERRNO("alloc_huge_size_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("wrap", ~0ULL, 0);
+	EXPECT_ERRNO("alloc_size_overflow_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("align3", 4096, 3 * 4096);
+	EXPECT_ERRNO("alloc_align_not_pow2_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("align512", 4096, 512);
+	EXPECT_ERRNO("alloc_align_below_4k_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("align2g", 4096, 2ULL << 30);
+	EXPECT_ERRNO("alloc_align_above_1g_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("flags", 4096, 0);
+	req.flags = 1U << 31;
+	EXPECT_ERRNO("alloc_unknown_flags_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("rsvd", 4096, 0);
+	req.reserved[3] = 1;
+	EXPECT_ERRNO("alloc_reserved_nonzero_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("outfield", 4096, 0);
+	req.phys = 1;
+	EXPECT_ERRNO("alloc_output_field_nonzero_einval", EINVAL,
+		     ioctl(fd, PDMA_IOC_ALLOC, &req));
+}
+
+static void test_names(void)
+{
+	struct pdma_alloc req;
+
+	req = areq("", 4096, 0);
+	EXPECT_ERRNO("alloc_empty_name_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("", 4096, 0);
+	memset(req.name, 'x', sizeof(req.name));
+	EXPECT_ERRNO("alloc_unterminated_name_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("junk", 4096, 0);
+	req.name[10] = 'j';
+	EXPECT_ERRNO("alloc_bytes_after_nul_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	if (do_alloc("dup", 4096, 0, NULL))
+		report("alloc_duplicate_name_eexist", 0, "first alloc failed: %s",
+		       strerrorname_np(errno));
+	else
+		EXPECT_ERRNO("alloc_duplicate_name_eexist", EEXIST, do_alloc("dup", 8192, 0, NULL));
+	do_free("dup");
+}
+
+static void test_lookup_free_list(void)
+{
+	struct pdma_lookup lk = { 0 };
+	struct pdma_free fr = { 0 };
+	struct pdma_list ls = { 0 };
+	struct pdma_info info = { 0 };
+
+	strcpy(lk.entry.name, "nosuch");
+	EXPECT_ERRNO("lookup_unknown_enoent", ENOENT, ioctl(fd, PDMA_IOC_LOOKUP, &lk));
+	lk.reserved[0] = 1;
+	EXPECT_ERRNO("lookup_reserved_nonzero_einval", EINVAL, ioctl(fd, PDMA_IOC_LOOKUP, &lk));
+	EXPECT_ERRNO("free_unknown_enoent", ENOENT, do_free("nosuch"));
+	strcpy(fr.name, "x");
+	fr.reserved[1] = 1;
+	EXPECT_ERRNO("free_reserved_nonzero_einval", EINVAL, ioctl(fd, PDMA_IOC_FREE, &fr));
+	ls.pad = 1;
+	EXPECT_ERRNO("list_pad_nonzero_einval", EINVAL, ioctl(fd, PDMA_IOC_LIST, &ls));
+	ls.pad = 0;
+	ls.cursor = 1U << 30;
+	EXPECT_ERRNO("list_past_end_enoent", ENOENT, ioctl(fd, PDMA_IOC_LIST, &ls));
+	info.reserved[2] = 1;
+	EXPECT_ERRNO("info_reserved_nonzero_einval", EINVAL, ioctl(fd, PDMA_IOC_INFO, &info));
+	EXPECT_ERRNO("unknown_ioctl_enotty", ENOTTY,
+		     ioctl(fd, _IOWR(PDMA_IOC_MAGIC, 0x7f, struct pdma_info), &info));
+}
+
+static void test_exhaustion(void)
+{
+	struct pdma_info info = { 0 };
+
+	/* Fits the data area, but not the free space left beside "filler". */
+	if (do_alloc("filler", 4096, 0, NULL) || ioctl(fd, PDMA_IOC_INFO, &info)) {
+		report("alloc_larger_than_free_enomem", 0, "setup failed: %s",
+		       strerrorname_np(errno));
+		return;
+	}
+	EXPECT_ERRNO("alloc_larger_than_free_enomem", ENOMEM,
+		     do_alloc("toobig", info.largest_free + 4096, 0, NULL));
+	do_free("filler");
+}
+
+static void test_mmap(void)
+{
+	struct pdma_alloc a;
+	void *p, *q;
+
+	if (do_alloc("map", 4 * 4096, 0, &a)) {
+		report("mmap_setup", 0, "alloc failed: %s", strerrorname_np(errno));
+		return;
+	}
+	p = mmap(NULL, 5 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a.offset);
+	report("mmap_past_end_einval", p == MAP_FAILED && errno == EINVAL, "got %s",
+	       p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, a.offset);
+	report("mmap_private_einval", p == MAP_FAILED && errno == EINVAL, "got %s",
+	       p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a.offset + 4096);
+	report("mmap_offset_inside_allocation_einval", p == MAP_FAILED && errno == EINVAL,
+	       "got %s", p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	report("mmap_offset_of_table_einval", p == MAP_FAILED && errno == EINVAL, "got %s",
+	       p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a.offset);
+	if (p == MAP_FAILED) {
+		report("mmap_whole_allocation", 0, "mmap failed: %s", strerrorname_np(errno));
+		return;
+	}
+	report("mmap_whole_allocation", 1, "ok");
+	memset(p, 0xa5, 4 * 4096);
+	EXPECT_ERRNO("free_while_mapped_ebusy", EBUSY, do_free("map"));
+	/* A fork'd or split mapping keeps its own count. */
+	q = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, a.offset);
+	munmap(p, 4 * 4096);
+	EXPECT_ERRNO("free_while_second_mapping_ebusy", EBUSY, do_free("map"));
+	munmap(q, 4096);
+	report("free_after_munmap_succeeds", do_free("map") == 0, "errno %s",
+	       strerrorname_np(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : "/dev/pdma";
+
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		fprintf(stderr, "pdma_abi_test: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	test_alloc_args();
+	test_names();
+	test_lookup_free_list();
+	test_exhaustion();
+	test_mmap();
+	close(fd);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,29 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Compile pdma in tree, built in (CONFIG_PDMA=y), exactly as Kconfig.snippet
+# describes, on a copy of the cached test kernel, so the snippet and the
+# !MODULE paths of the driver cannot rot. Usage: intree-check.sh OUTDIR
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:?usage: intree-check.sh OUTDIR}
+src=$("$top/tools/vm/kernel.sh" dir)/linux-source-6.12
+[ -e "$src/../.built" ] || { echo "intree-check: no cached kernel: run 'make kernel'" >&2; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out"
+# A full copy (not hard links): the build below rewrites objects in place.
+cp -a "$src" "$out/linux"
+k=$out/linux
+mkdir -p "$k/drivers/misc/pdma"
+cp "$top"/kmod/Kbuild "$top"/kmod/*.[ch] "$k/drivers/misc/pdma/"
+cp "$top"/uapi/linux/pdma.h "$top"/uapi/linux/pdma_table.h "$k/include/uapi/linux/"
+sed -n '/^config PDMA/,$p' "$top/Kconfig.snippet" >>"$k/drivers/misc/Kconfig"
+echo 'obj-$(CONFIG_PDMA) += pdma/' >>"$k/drivers/misc/Makefile"
+"$k/scripts/config" --file "$k/.config" --enable PDMA
+make -C "$k" -s ARCH=x86_64 olddefconfig
+grep -qx 'CONFIG_PDMA=y' "$k/.config" || { echo "intree-check: CONFIG_PDMA did not stick" >&2; exit 1; }
+make -C "$k" -s ARCH=x86_64 -j"$(nproc)" W=1 drivers/misc/pdma/
+ls "$k"/drivers/misc/pdma/*.o >/dev/null
+echo "intree-check: drivers/misc/pdma built in with CONFIG_PDMA=y"
