@@ -26,7 +26,8 @@ HEADERS := $(wildcard uapi/linux/*.h tools/libpdma/*.h kmod/pdma_core.h kmod/pdm
 TOOLS := $(BIN)/pdmactl
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
-GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench
+GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
+	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write
 MODULES := $(CURDIR)/kmod/pdma.ko
 
 PREFIX  ?= /usr/local
@@ -66,6 +67,12 @@ $(LIBPDMA): $(BUILD)/obj/libpdma.o
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
+
+# vfio_nvme_probe is three files around one header.
+VFIO_NVME_SRCS := $(addprefix tests/guest/,vfio_nvme_probe.c vfio_nvme_dev.c vfio_nvme_queue.c)
+$(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(VFIO_NVME_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)

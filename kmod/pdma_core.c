@@ -18,42 +18,55 @@ static_assert(sizeof(struct pdma_table_header) == 128, "header is 128 bytes");
 static_assert(sizeof(struct pdma_table_entry) == 128, "entry is 128 bytes");
 static_assert(PDMA_TABLE_ALIGN == PDMA_PAGE_SIZE, "copies are page aligned");
 
-/**
- * pdma_name_ok() - check a name as stored and as passed in by callers
- * @name: %PDMA_NAME_MAX bytes
- *
- * Return: true if @name is NUL-terminated, non-empty and NUL-padded.
- */
-bool pdma_name_ok(const char *name)
-{
-	size_t len = strnlen(name, PDMA_NAME_MAX);
+#define PDMA_LOW7	0x7f7f7f7f7f7f7f7fULL
+#define PDMA_HIGH	0x8080808080808080ULL
 
-	return len && len < PDMA_NAME_MAX &&
-	       mem_is_zero(name + len, PDMA_NAME_MAX - len);
+/* High bit set in exactly the non-zero bytes of @v. */
+static inline u64 pdma_nonzero_bytes(u64 v)
+{
+	return (((v & PDMA_LOW7) + PDMA_LOW7) | v) & PDMA_HIGH;
 }
 
 /**
- * pdma_name_hash() - hash of a valid name
- * @name: name accepted by pdma_name_ok()
+ * pdma_name_check() - validate a name and hash it, a word at a time
+ * @name: %PDMA_NAME_MAX bytes
+ * @hash: out: hash of a valid name, for the name hash
  *
- * Hashes a word at a time and stops at the first zero word, which for a
- * valid name means the rest is zero too.
+ * A valid name is one or more non-zero bytes followed only by zero bytes
+ * (at least one). Each word is loaded as little-endian, so byte i of the
+ * name is byte i of the word on every CPU; in the word holding the NUL the
+ * non-zero bytes must then form a prefix, i.e. a mask of the form 2^k - 1.
+ * This runs for every slot when a table is loaded, hence the word trick.
  *
- * Return: 32-bit hash.
+ * Return: true if @name is NUL-terminated, non-empty and NUL-padded.
  */
-u32 pdma_name_hash(const char *name)
+bool pdma_name_check(const char *name, u32 *hash)
 {
 	unsigned int i;
-	u64 h = 0, w;
+	u64 h = 0, v, m;
+	__le64 w;
 
 	for (i = 0; i < PDMA_NAME_MAX; i += sizeof(w)) {
 		memcpy(&w, name + i, sizeof(w));
-		if (!w)
-			break;
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		v = le64_to_cpu(w);
+		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
 		h ^= h >> 29;
+		m = pdma_nonzero_bytes(v);
+		if (m == PDMA_HIGH)
+			continue;
+		/* One 0xff byte per non-zero byte: is it 2^k - 1? */
+		m = (m >> 7) * 0xff;
+		if (m & (m + 1) || (!i && !m))
+			return false;
+		/* The rest must be zero. */
+		for (v = 0, i += sizeof(w); i < PDMA_NAME_MAX; i += sizeof(w)) {
+			memcpy(&w, name + i, sizeof(w));
+			v |= (__force u64)w;
+		}
+		*hash = (u32)(h >> 32) ^ (u32)h;
+		return !v;
 	}
-	return (u32)(h >> 32) ^ (u32)h;
+	return false;
 }
 
 /**
@@ -62,7 +75,7 @@ u32 pdma_name_hash(const char *name)
  * @nm:   hash to search
  * @ent:  slots that @nm indexes
  * @name: valid name
- * @hv:   pdma_name_hash() of @name
+ * @hv:   hash of @name from pdma_name_check()
  *
  * Return: the slot, or %PDMA_NONE.
  */
@@ -84,7 +97,7 @@ u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
  * @core: core, for the bucket mask
  * @nm:   hash to add to
  * @slot: slot index
- * @hv:   pdma_name_hash() of the slot's name
+ * @hv:   hash of the slot's name from pdma_name_check()
  */
 void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
 		    u32 slot, u32 hv)
@@ -143,10 +156,11 @@ void pdma_core_destroy(struct pdma_core *core)
  * @cfg:   region, table mapping and store hook
  * @corep: out: the core, in state %PDMA_CORE_NEW
  *
- * All memory the core will ever need is allocated here, about
- * 2.7 * 128 bytes per slot, so no later operation can fail for lack of
- * memory. Call pdma_core_load() next. Also sets up the CRC32C tables: the
- * first call must not race with other users of the core.
+ * All memory the core will ever need is allocated here, about 400 bytes
+ * per slot (two images, two name hashes, sort keys, extent nodes), so no
+ * later operation can fail for lack of memory. Call pdma_core_load()
+ * next. The first call also builds the CRC32C tables, so it must not race
+ * with any other use of the core (the module calls it from its init).
  *
  * Return: 0, -EINVAL for a bad region or config, -ENOMEM.
  */
@@ -217,6 +231,7 @@ static void pdma_fill(const struct pdma_core *core, u32 slot,
 {
 	const struct pdma_table_entry *e = &core->img[0].ent[slot];
 
+	memset(out, 0, sizeof(*out));	/* no stale padding towards users */
 	memcpy(out->name, e->name, PDMA_NAME_MAX);
 	out->offset = le64_to_cpu(e->offset);
 	out->size = le64_to_cpu(e->size);
@@ -230,14 +245,14 @@ static void pdma_fill(const struct pdma_core *core, u32 slot,
 /* Slot of a live entry by name: -EINVAL, -ENOENT or the slot. */
 static s64 pdma_find(const struct pdma_core *core, const char *name)
 {
-	u32 slot;
+	u32 slot, hv;
 
-	if (!pdma_name_ok(name))
+	if (!pdma_name_check(name, &hv))
 		return -EINVAL;
 	if (core->state != PDMA_CORE_LIVE)
 		return -ENOENT;
 	slot = pdma_names_find(core, &core->names[0], core->img[0].ent, name,
-			       pdma_name_hash(name));
+			       hv);
 	if (slot == PDMA_NONE)
 		return -ENOENT;
 	return slot;
@@ -277,12 +292,11 @@ int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
 	if (!size || size > U64_MAX - (PDMA_PAGE_SIZE - 1) ||
 	    align < PDMA_ALIGN_MIN || align > PDMA_ALIGN_MAX ||
 	    align & (align - 1) || flags & ~PDMA_ALLOC_FLAGS_ALL ||
-	    !pdma_name_ok(name))
+	    !pdma_name_check(name, &hv))
 		return -EINVAL;
 	size = (size + PDMA_PAGE_SIZE - 1) & ~(PDMA_PAGE_SIZE - 1);
 	if (size > core->size - core->data_offset)
 		return -EINVAL;
-	hv = pdma_name_hash(name);
 	if (pdma_names_find(core, &core->names[0], core->img[0].ent, name,
 			    hv) != PDMA_NONE)
 		return -EEXIST;
@@ -546,7 +560,7 @@ int pdma_core_verify(const struct pdma_core *core)
 			continue;
 		}
 		if (le32_to_cpu(e->state) > PDMA_ENTRY_CLAIMED ||
-		    !pdma_name_ok(e->name) || pdma_find(core, e->name) != i)
+		    pdma_find(core, e->name) != i)
 			return -EUCLEAN;
 		used++;
 		used_bytes += le64_to_cpu(e->size);

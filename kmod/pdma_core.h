@@ -105,6 +105,7 @@ u64 *pdma_radix_sort(u64 *a, u64 *tmp, u32 n, unsigned int shift,
 		     u64 max_key);
 
 u32 pdma_crc32c(u32 crc, const void *buf, size_t len);
+u32 pdma_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
 
 /**
  * struct pdma_core_ops - how the core stores into region memory
@@ -366,8 +367,7 @@ static inline size_t pdma_img_bytes(const struct pdma_core *core)
 }
 
 /* Shared between pdma_core.c and pdma_table.c, not for callers. */
-bool pdma_name_ok(const char *name);
-u32 pdma_name_hash(const char *name);
+bool pdma_name_check(const char *name, u32 *hash);
 u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 		    const struct pdma_table_entry *ent, const char *name,
 		    u32 hv);
@@ -378,6 +378,7 @@ void pdma_commit(struct pdma_core *core);
 
 int pdma_core_layout(u64 base, u64 size, u32 capacity,
 		     struct pdma_layout *layout);
+u32 pdma_core_peek_capacity(const void *table);
 int pdma_core_create(const struct pdma_core_config *cfg,
 		     struct pdma_core **corep);
 void pdma_core_destroy(struct pdma_core *core);

@@ -34,7 +34,7 @@ MODULE_PARM_DESC(size, "Size of the reserved range in bytes (default: from memma
 
 static unsigned int capacity = 1024;
 module_param(capacity, uint, 0444);
-MODULE_PARM_DESC(capacity, "Table entries when formatting a fresh region (default 1024)");
+MODULE_PARM_DESC(capacity, "Table entries when formatting a fresh region (default 1024); an existing table keeps its own");
 
 static bool format;
 module_param(format, bool, 0444);
@@ -196,7 +196,7 @@ static int pdma_attach(struct pdma_dev *pdma)
 {
 	struct pdma_load_report rep;
 	struct pdma_core_info ci;
-	char why[96];
+	char why[160];
 	int ret;
 
 	switch (pdma_core_load(pdma->core, &rep)) {
@@ -233,6 +233,24 @@ static int pdma_attach(struct pdma_dev *pdma)
 	return 0;
 }
 
+/*
+ * capacity= only sizes a fresh table: an existing table is adopted with the
+ * capacity it was formatted with, as recorded in copy A, when that fits the
+ * range. A damaged copy A falls back to the parameter, so the load then
+ * judges copy B with it.
+ */
+static u32 pdma_table_capacity(struct pdma_dev *pdma, u64 start, u64 len)
+{
+	struct pdma_layout layout;
+	u32 cap = pdma_core_peek_capacity(pdma->virt);
+
+	if (cap && cap != capacity && !pdma_core_layout(start, len, cap, &layout)) {
+		pr_info("using the table's capacity %u, not capacity=%u\n", cap, capacity);
+		return cap;
+	}
+	return capacity;
+}
+
 static int __init pdma_init(void)
 {
 	struct pdma_dev *pdma = &pdma_dev;
@@ -266,7 +284,7 @@ static int __init pdma_init(void)
 	ret = pdma_core_create(&(struct pdma_core_config) {
 				.base = start,
 				.size = len,
-				.capacity = capacity,
+				.capacity = pdma_table_capacity(pdma, start, len),
 				.table = pdma->virt,
 				.ops = &pdma_region_ops,
 				.ctx = pdma,

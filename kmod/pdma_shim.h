@@ -44,7 +44,11 @@ typedef __s64 s64;
 #define U64_MAX		((u64)~0ULL)
 
 #ifndef __force
+#ifdef __CHECKER__
+#define __force	__attribute__((force))	/* sparse, as in the kernel */
+#else
 #define __force
+#endif
 #endif
 
 #define likely(x)	__builtin_expect(!!(x), 1)
@@ -74,6 +78,9 @@ static inline bool mem_is_zero(const void *s, size_t n)
 	const unsigned char *p = s;
 	u64 w;
 
+	for (; n && ((uintptr_t)p & 7); n--)
+		if (*p++)
+			return false;
 	for (; n >= sizeof(w); n -= sizeof(w), p += sizeof(w)) {
 		memcpy(&w, p, sizeof(w));
 		if (w)

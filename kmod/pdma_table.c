@@ -55,6 +55,30 @@ int pdma_core_layout(u64 base, u64 size, u32 capacity,
 	return 0;
 }
 
+/**
+ * pdma_core_peek_capacity() - capacity recorded in copy A of a region
+ * @table: readable start of the region, at least a page
+ *
+ * A table only loads with the capacity it was formatted with (otherwise
+ * %PDMA_LOAD_MISMATCH), so a caller whose default capacity may have
+ * changed since can configure the core with this value instead. It is not
+ * validated: a wrong value only makes the load fail safely.
+ *
+ * Return: the capacity, or 0 if copy A has no magic or an impossible one.
+ */
+u32 pdma_core_peek_capacity(const void *table)
+{
+	struct pdma_table_header h;
+	u32 cap;
+
+	memcpy(&h, table, sizeof(h));
+	cap = le32_to_cpu(h.capacity);
+	if (h.magic != cpu_to_le64(PDMA_TABLE_MAGIC) || !cap ||
+	    cap > PDMA_CORE_MAX_CAPACITY)
+		return 0;
+	return cap;
+}
+
 static enum pdma_copy_status pdma_bad(struct pdma_copy_report *rep,
 				      enum pdma_copy_status status, u32 slot,
 				      u32 other)
@@ -100,11 +124,13 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 		return pdma_bad(rep, PDMA_COPY_CAPACITY_MISMATCH, PDMA_NONE,
 				PDMA_NONE);
 
-	memcpy(ent, src + sizeof(*h), (size_t)cap * sizeof(*ent));
 	crc_le = h->crc32c;
 	h->crc32c = 0;
-	crc = ~pdma_crc32c(~0U, h, pdma_img_bytes(core));
+	crc = pdma_crc32c(~0U, h, sizeof(*h));
 	h->crc32c = crc_le;
+	/* Slots are checksummed as they are copied: one pass over them. */
+	crc = ~pdma_crc32c_copy(crc, ent, src + sizeof(*h),
+				(size_t)cap * sizeof(*ent));
 	if (crc != le32_to_cpu(crc_le))
 		return pdma_bad(rep, PDMA_COPY_BAD_CRC, PDMA_NONE, PDMA_NONE);
 
@@ -128,7 +154,7 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 		}
 		if (le32_to_cpu(e->state) > PDMA_ENTRY_CLAIMED)
 			return pdma_bad(rep, PDMA_COPY_BAD_STATE, i, PDMA_NONE);
-		if (!pdma_name_ok(e->name))
+		if (!pdma_name_check(e->name, &hv))
 			return pdma_bad(rep, PDMA_COPY_BAD_NAME, i, PDMA_NONE);
 		off = le64_to_cpu(e->offset);
 		size = le64_to_cpu(e->size);
@@ -136,9 +162,8 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 		if (!pdma_span_ok(core, off, size, le64_to_cpu(e->align)) ||
 		    !cgen || cgen > gen ||
 		    le32_to_cpu(e->flags) & ~PDMA_ALLOC_FLAGS_ALL ||
-		    !mem_is_zero(e->reserved, sizeof(e->reserved)))
+		    (e->reserved[0] | e->reserved[1] | e->reserved[2]))
 			return pdma_bad(rep, PDMA_COPY_BAD_ENTRY, i, PDMA_NONE);
-		hv = pdma_name_hash(e->name);
 		dup = pdma_names_find(core, nm, ent, e->name, hv);
 		if (dup != PDMA_NONE)
 			return pdma_bad(rep, PDMA_COPY_DUPLICATE_NAME, i, dup);

@@ -135,3 +135,50 @@ phase_1() {{
     assert p["load.rc"] != "0"
     assert "Invalid argument" in p["load.err"]
     assert "not page aligned" in p["load.log"]
+
+
+def test_adoption_keeps_the_tables_own_capacity(guest):
+    """Expect a table formatted with capacity=64 to be adopted with 64 slots
+    by a load that passes no capacity (default 1024), buffers intact."""
+    run = ok(guest().run("""
+phase_1() {
+    pdma_load capacity=64
+    pdmactl alloc small 8K >/dev/null
+    pdma_buf fill small 5 >/dev/null
+    emit before "$(pdma_buf sum small)"
+    pdma_unload
+    PDMA_LOAD_KEY=again pdma_load
+    emit info "$(pdmactl info)"
+    emit after "$(pdma_buf sum small)"
+}
+""", phases=1))
+    p = run.phase(1)
+    assert p["again.rc"] == "0", p["again.err"]
+    assert "capacity 64" in p["again.log"] and "adopted" in p["again.log"]
+    assert "capacity 64" in p["info"]
+    assert p["after"] == p["before"]
+
+
+def test_table_made_for_another_size_stays_read_only(guest):
+    """Expect a table recorded for a 64 MiB range, loaded as a 32 MiB range,
+    to be left untouched and read-only (ALLOC fails with EROFS)."""
+    half = RANGE_SIZE // 2
+    run = ok(guest().run(f"""
+phase_1() {{
+    pdma_load
+    pdmactl alloc keep 4K >/dev/null
+    pdma_unload
+    emit before "$(physmem sum {WHOLE})"
+    PDMA_LOAD_KEY=small pdma_load base={RANGE_START:#x} size={half:#x}
+    emit state "$(cat /sys/class/misc/pdma/state)"
+    emit alloc.err "$(pdmactl alloc new 4K 2>&1)"
+    pdma_unload
+    emit after "$(physmem sum {WHOLE})"
+}}
+""", phases=1))
+    p = run.phase(1)
+    assert p["small.rc"] == "0", p["small.err"]
+    assert p["state"] == "read-only-corrupt"
+    assert "copy B: region base or size differs from configured" in p["small.log"]
+    assert "Read-only file system" in p["alloc.err"]
+    assert p["after"] == p["before"]

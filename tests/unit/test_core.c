@@ -77,7 +77,7 @@ static u32 crc_bitwise(const u8 *p, size_t len)
 
 static int crc32c_matches_bitwise(void)
 {
-	u8 buf[512];
+	u8 buf[512], dst[512];
 	u64 seed = 1;
 	size_t off, len;
 	u32 part;
@@ -88,6 +88,12 @@ static int crc32c_matches_bitwise(void)
 		for (len = 0; len < 300; len += 7) {
 			ASSERT_EQ(crc_bitwise(buf + off, len),
 				  ~pdma_crc32c(~0U, buf + off, len));
+			/* Copying while checksumming gives the same. */
+			memset(dst, 0, sizeof(dst));
+			ASSERT_EQ(crc_bitwise(buf + off, len),
+				  ~pdma_crc32c_copy(~0U, dst + 16 - off,
+						    buf + off, len));
+			ASSERT_EQ(0, memcmp(dst + 16 - off, buf + off, len));
 			/* Streaming in two parts gives the same result. */
 			part = pdma_crc32c(~0U, buf + off, len / 3);
 			ASSERT_EQ(crc_bitwise(buf + off, len),
@@ -916,7 +922,10 @@ static int region_mismatch_readonly(void)
 	CHECK(region_clone_config(&m, &R, BASE, SIZE, CAP + 1));
 	ASSERT_EQ(PDMA_LOAD_MISMATCH, region_load(&m, &rep));
 	ASSERT_EQ(PDMA_COPY_CAPACITY_MISMATCH, rep.copy[0].status);
+	/* The capacity to configure instead can be read from copy A. */
+	ASSERT_EQ(CAP, pdma_core_peek_capacity(m.mem));
 	region_fini(&m);
+	ASSERT_EQ(0, pdma_core_peek_capacity(R.mem + R.lay.copy_size / 2));
 	region_fini(&R);
 	return 0;
 }
@@ -1111,9 +1120,51 @@ static int iterate_entries_and_slots(void)
 	return 0;
 }
 
+static bool name_ok_ref(const u8 *n)
+{
+	int i, len = 0;
+
+	while (len < PDMA_NAME_MAX && n[len])
+		len++;
+	if (!len || len == PDMA_NAME_MAX)
+		return false;
+	for (i = len; i < PDMA_NAME_MAX; i++)
+		if (n[i])
+			return false;
+	return true;
+}
+
+static int name_check_matches_reference(void)
+{
+	static const u8 bytes[] = { 0x01, 0x7f, 0x80, 0x81, 0xfe, 0xff, 'a' };
+	u8 n[PDMA_NAME_MAX], m[PDMA_NAME_MAX];
+	u32 h1, h2;
+	u64 seed = 7;
+	int t, len, i;
+
+	for (t = 0; t < 200000; t++) {
+		memset(n, 0, sizeof(n));
+		len = rnd_next(&seed) % (PDMA_NAME_MAX + 1);
+		for (i = 0; i < len; i++)
+			n[i] = bytes[rnd_next(&seed) % sizeof(bytes)];
+		/* Sometimes a stray byte: a hole in the name or junk after. */
+		if (rnd_next(&seed) % 3 == 0)
+			n[rnd_next(&seed) % PDMA_NAME_MAX] =
+				rnd_next(&seed) % 2 ? 0 : 0x80;
+		ASSERT_EQ(name_ok_ref(n), pdma_name_check((char *)n, &h1));
+		if (!name_ok_ref(n))
+			continue;
+		/* Equal names hash alike, wherever they live. */
+		memcpy(m, n, sizeof(m));
+		ASSERT_TRUE(pdma_name_check((char *)m, &h2));
+		ASSERT_EQ(h1, h2);
+	}
+	return 0;
+}
+
 static const struct test_case tests[] = {
 	TEST(crc32c_check_value, "Expect CRC32C(\"123456789\") = 0xE3069283."),
-	TEST(crc32c_matches_bitwise, "Expect slice-by-8 to equal a bitwise CRC32C at every alignment and length, also when streamed."),
+	TEST(crc32c_matches_bitwise, "Expect slice-by-8 to equal a bitwise CRC32C at every alignment and length, also when streamed or copying."),
 	TEST(layout_values, "Expect copy_size = round_up(128 + 128 * capacity, 4096) and data_offset = 2 * copy_size."),
 	TEST(layout_rejects_bad_regions, "Expect -EINVAL for unaligned, too small, too large or wrapping regions and bad capacities."),
 	TEST(empty_region_loads_empty, "Expect a zeroed region to load as EMPTY and refuse mutations with -EROFS until formatted."),
@@ -1124,6 +1175,7 @@ static const struct test_case tests[] = {
 	TEST(alloc_rejects_bad_align, "Expect -EINVAL for alignments not a power of two or outside [4K, 1G]."),
 	TEST(alloc_rejects_bad_flags, "Expect -EINVAL for unknown flags and known flags recorded."),
 	TEST(names_rejected, "Expect -EINVAL for empty, unterminated or unpadded names in every call."),
+	TEST(name_check_matches_reference, "Expect the word-at-a-time name check to agree with a byte-wise one on 200k names with high-bit, holed and padded bytes."),
 	TEST(names_duplicate, "Expect -EEXIST for a duplicate name without any store; the name is reusable after free."),
 	TEST(errors_change_nothing, "Expect every failing call to leave the state and the region bytes unchanged."),
 	TEST(alloc_physical_alignment, "Expect alignment applied to base + offset for a region based at 1G + 12K."),

@@ -60,8 +60,8 @@ def main():
         print(f"pdma demo: FAILED: {e}")
         return 1
     p1, p2 = run.phase(1), run.phase(2)
-    print(f"\nkernel 1: {p1['load.log']}")
-    print(f"kernel 2: {p2['load.log']}\n")
+    print("\nkernel 1: " + p1["load.log"].splitlines()[-1])
+    print("kernel 2: " + p2["load.log"].splitlines()[-1] + "\n")
     print(f"{'buffer':28} {'phys before':>12} {'phys after':>12} {'content':>8}")
     good = True
     for n, _, _ in BUFFERS:
@@ -69,8 +69,8 @@ def main():
         same = b == c
         good &= same
         print(f"{n:28} {b[0]:>12} {c[0]:>12} {'same' if same else 'CHANGED':>8}")
-    print(f"\nafter kexec, before LOOKUP: {p2['list_adopted']}")
-    print(f"after LOOKUP:               {p2['list_claimed']}")
+    print("\nafter kexec, before LOOKUP:\n  " + p2["list_adopted"].replace("\n", "\n  "))
+    print("after LOOKUP:\n  " + p2["list_claimed"].replace("\n", "\n  "))
     print(f"\nguest uptime at kexec {p1.end_uptime:.2f} s; next kernel ran its phase "
           f"{p2.start_uptime:.2f} s after boot; whole run {time.monotonic() - start:.1f} s")
     print("pdma demo: " + ("OK, every buffer came back" if good and p1.rc == p2.rc == 0

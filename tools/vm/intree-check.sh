@@ -24,6 +24,10 @@ echo 'obj-$(CONFIG_PDMA) += pdma/' >>"$k/drivers/misc/Makefile"
 "$k/scripts/config" --file "$k/.config" --enable PDMA
 make -C "$k" -s ARCH=x86_64 olddefconfig
 grep -qx 'CONFIG_PDMA=y' "$k/.config" || { echo "intree-check: CONFIG_PDMA did not stick" >&2; exit 1; }
-make -C "$k" -s ARCH=x86_64 -j"$(nproc)" W=1 drivers/misc/pdma/
-ls "$k"/drivers/misc/pdma/*.o >/dev/null
+make -C "$k" -s ARCH=x86_64 -j"$(nproc)" W=1 drivers/misc/pdma/ 2>&1 | tee "$out/build.log"
+ls "$k"/drivers/misc/pdma/pdma_main.o >/dev/null
+if grep -q 'warning:' "$out/build.log"; then
+	echo "intree-check: the in-tree build has warnings (W=1), see above" >&2
+	exit 1
+fi
 echo "intree-check: drivers/misc/pdma built in with CONFIG_PDMA=y"

@@ -96,4 +96,6 @@ make -C "$src" -s ARCH=x86_64 -j"$jobs" bzImage modules >&2
 mv "$dir.tmp" "$dir"
 ln -sfn "$dir" "$cache/linux-$variant-latest"
 touch "$dir/.built"
+# Keep this build and the one before it (about 2 GB each).
+ls -dt "$cache/linux-$variant-"*[0-9a-f] | tail -n +3 | xargs -r rm -rf
 echo "$dir"

@@ -21,7 +21,9 @@ pdmavm_end() {
 # emit KEY VALUE: report a string value for the host to assert on.
 emit() {
 	local v
-	v=$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr '\n' ' ')
+	# JSON string escaping; lines are kept, joined by \n.
+	v=$(printf '%s\n' "$2" | awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, " ");
+		printf "%s%s", (NR > 1 ? "\\n" : ""), $0 }')
 	pdmavm_json "{\"event\":\"value\",\"phase\":$PDMAVM_PHASE,\"key\":\"$1\",\"value\":\"$v\"}"
 }
 

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Host-side checks that need no guest: the core's unit, torn-write and fuzz
+tests, kernel style (checkpatch --strict, sparse) and the in-tree build."""
+
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+KERNEL_FILES = sorted(p for p in glob.glob(os.path.join(ROOT, "kmod", "*.[ch]"))
+                      if not p.endswith(".mod.c"))
+PATCHES = sorted(glob.glob(os.path.join(ROOT, "kmod", "patches", "*.patch")))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, **kw)
+
+
+@pytest.fixture(scope="module")
+def kernel_tree(artifacts):
+    return sh(["tools/vm/kernel.sh", "dir"]).stdout.strip() + "/linux-source-6.12"
+
+
+def test_core_unit_torn_and_fuzz_tests_pass():
+    """Expect the core's unit, model, torn-write tests and the short fuzz run
+    (tests/unit, ASan + UBSan) to pass."""
+    r = sh(["make", "-s", "-C", "tests/unit", "check"])
+    assert r.returncode == 0, r.stdout[-6000:]
+    assert " 0 failed" in r.stdout, r.stdout[-6000:]
+
+
+@pytest.mark.parametrize("path", KERNEL_FILES, ids=[os.path.basename(p) for p in KERNEL_FILES])
+def test_kernel_file_is_checkpatch_strict_clean(kernel_tree, path):
+    """Expect scripts/checkpatch.pl --strict to report nothing for a kmod/ file."""
+    r = sh([f"{kernel_tree}/scripts/checkpatch.pl", "--strict", "--no-tree", "-f", path])
+    assert r.returncode == 0 and "total: 0 errors, 0 warnings, 0 checks" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("path", PATCHES, ids=[os.path.basename(p) for p in PATCHES])
+def test_patch_is_checkpatch_strict_clean(kernel_tree, path):
+    """Expect every patch of the series to pass checkpatch --strict."""
+    r = sh([f"{kernel_tree}/scripts/checkpatch.pl", "--strict", "--no-tree", path])
+    assert r.returncode == 0, r.stdout[-4000:]
+
+
+def test_module_is_sparse_clean(kernel_tree):
+    """Expect sparse (make C=2) to report nothing for the module sources."""
+    r = sh(["make", "-C", kernel_tree, "ARCH=x86_64", f"M={ROOT}/kmod", "C=2", "modules"])
+    assert r.returncode == 0, r.stdout[-4000:]
+    reports = [line for line in r.stdout.splitlines()
+               if "warning:" in line or "error:" in line]
+    assert not reports, "\n".join(reports)
+
+
+def test_in_tree_build_with_kconfig_snippet(kernel_tree):
+    """Expect pdma to build in tree (CONFIG_PDMA=y, W=1, no warnings) as
+    Kconfig.snippet describes."""
+    out = os.path.join(ROOT, "build", "intree")
+    r = sh(["tools/vm/intree-check.sh", out])
+    assert r.returncode == 0, r.stdout[-4000:]
+    shutil.rmtree(out)  # a full kernel tree copy
