@@ -42,6 +42,7 @@ help:
 	@echo "make demo     boot a guest and show buffers surviving kexec"
 	@echo "make check    every test: unit, fuzz (short), guest kexec tests"
 	@echo "make bench    benchmark tables (ratios measured in one run)"
+	@echo "make fuzz     a longer libFuzzer run of the table loader (FUZZ_TIME=300)"
 	@echo "make kernel   build or reuse the cached test kernel (KCONFIG=debug for the debug one)"
 	@echo "make clean    remove build outputs (the kernel cache stays in $(PDMA_CACHE))"
 
@@ -90,10 +91,19 @@ initramfs: kernel modules
 check: initramfs
 	$(PYTEST) -ra tests $(PYTEST_ARGS)
 
+bench: initramfs
+	+$(MAKE) -C tests/unit bench
+	$(PYTHON) bench/map_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
+		--initramfs $(BUILD)/initramfs.cpio
+
+fuzz:
+	+$(MAKE) -C tests/unit fuzz
+
 demo: initramfs
 	$(PYTHON) tools/vm/demo.py --build $(BUILD) --kernel $(kernel_dir)/arch/x86/boot/bzImage
 
 clean:
 	rm -rf $(BUILD)
+	+$(MAKE) -C tests/unit clean
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 		kmod/Module.symvers
