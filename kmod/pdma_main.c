@@ -58,6 +58,7 @@ static void pdma_region_write(void *ctx, u64 off, const void *src, size_t len)
 {
 	struct pdma_dev *pdma = ctx;
 
+	lockdep_assert_held(&pdma->lock);
 	memcpy(pdma->virt + off, src, len);
 }
 
@@ -199,6 +200,7 @@ static int pdma_attach(struct pdma_dev *pdma)
 	char why[160];
 	int ret;
 
+	lockdep_assert_held(&pdma->lock);
 	switch (pdma_core_load(pdma->core, &rep)) {
 	case PDMA_LOAD_OK:
 		ret = pdma_core_adopt(pdma->core);
@@ -294,7 +296,10 @@ static int __init pdma_init(void)
 		       start, len, capacity, ret);
 		goto err_unmap;
 	}
+	/* Nothing else can reach the core yet; the lock keeps the rule simple. */
+	mutex_lock(&pdma->lock);
 	ret = pdma_attach(pdma);
+	mutex_unlock(&pdma->lock);
 	if (ret)
 		goto err_destroy_core;
 	pdma_core_info(pdma->core, &ci);

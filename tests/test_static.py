@@ -13,7 +13,9 @@ from conftest import ROOT
 
 KERNEL_FILES = sorted(p for p in glob.glob(os.path.join(ROOT, "kmod", "*.[ch]"))
                       if not p.endswith(".mod.c"))
-PATCHES = sorted(glob.glob(os.path.join(ROOT, "kmod", "patches", "*.patch")))
+# The cover letter is prose, not a patch: checkpatch does not apply to it.
+PATCHES = sorted(p for p in glob.glob(os.path.join(ROOT, "kmod", "patches", "*.patch"))
+                 if not p.endswith("0000-cover-letter.patch"))
 
 
 def sh(cmd, **kw):
@@ -39,6 +41,12 @@ def test_kernel_file_is_checkpatch_strict_clean(kernel_tree, path):
     """Expect scripts/checkpatch.pl --strict to report nothing for a kmod/ file."""
     r = sh([f"{kernel_tree}/scripts/checkpatch.pl", "--strict", "--no-tree", "-f", path])
     assert r.returncode == 0 and "total: 0 errors, 0 warnings, 0 checks" in r.stdout, r.stdout
+
+
+def test_patch_series_is_present():
+    """Expect the keep-alive series (0001-0009 and a cover letter) in kmod/patches."""
+    assert len(PATCHES) == 9, PATCHES
+    assert os.path.exists(os.path.join(ROOT, "kmod", "patches", "0000-cover-letter.patch"))
 
 
 @pytest.mark.parametrize("path", PATCHES, ids=[os.path.basename(p) for p in PATCHES])

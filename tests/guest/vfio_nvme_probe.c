@@ -58,8 +58,9 @@
  *                  sysfs view, opened-device view, "identify", "after"
  *   feature        "op", "supported", "enable", "flags", "restored"
  *   feature-bad    "errno": {case: "OK" or the errno name, e.g. "EINVAL"}
- *                  for each malformed call, then "after": {"enable",
- *                  "flags"} from a GET (the bad calls must change nothing)
+ *                  for a SET enable=1 then each malformed call, and
+ *                  "after": {"enable", "flags"} from a final GET (leaves
+ *                  the device kept alive)
  *   close-reopen   "first", "second" (objects, as for regs)
  *   "identify": {"cid", "sqhd", "phase" (of the completion), "status",
  *                  "vid", "ssvid", "sn", "mn", "fr"}
@@ -282,29 +283,32 @@ static int cmd_feature(const char *bdf, const char *op, const char *val)
 
 /*
  * Malformed keep-alive feature calls, each reported as "OK" or its errno
- * name, then a GET: none of them may have changed the flag.  "set_0" is
- * the well-formed SET the others are variants of.
+ * name, then a GET: none of them may have changed the flag.  The first,
+ * "set_1", is the well-formed SET the others are variants of; the bad ones
+ * that carry enable=0 would clear the flag if they were taken as a SET.
  */
+#define FKA VFIO_DEVICE_FEATURE_KEEP_ALIVE
+#define FGET VFIO_DEVICE_FEATURE_GET
+#define FSET VFIO_DEVICE_FEATURE_SET
+#define HDR ((uint32_t)sizeof(struct vfio_device_feature))
+
 static int cmd_feature_bad(const char *bdf)
 {
-	const uint32_t hdr = sizeof(struct vfio_device_feature), KA =
-		VFIO_DEVICE_FEATURE_KEEP_ALIVE, GET = VFIO_DEVICE_FEATURE_GET,
-		SET = VFIO_DEVICE_FEATURE_SET;
-	const struct {
+	static const struct {
 		const char *key;
 		uint32_t flags, argsz, enable, kflags;
 	} cases[] = {
-		{ "no_op", KA, hdr + 8, 0, 0 },
-		{ "get_and_set", KA | GET | SET, hdr + 8, 0, 0 },
-		{ "get_short_argsz", KA | GET, hdr + 4, 0, 0 },
-		{ "set_short_argsz", KA | SET, hdr + 4, 1, 0 },
-		{ "set_no_payload", KA | SET, hdr, 1, 0 },
-		{ "set_enable_2", KA | SET, hdr + 8, 2, 0 },
-		{ "set_enable_max", KA | SET, hdr + 8, 0xffffffff, 0 },
-		{ "set_flags_restored", KA | SET, hdr + 8, 1,
+		{ "set_1", FKA | FSET, HDR + 8, 1, 0 },
+		{ "no_op", FKA, HDR + 8, 0, 0 },
+		{ "get_and_set", FKA | FGET | FSET, HDR + 8, 0, 0 },
+		{ "get_short_argsz", FKA | FGET, HDR + 4, 0, 0 },
+		{ "set_short_argsz", FKA | FSET, HDR + 4, 0, 0 },
+		{ "set_no_payload", FKA | FSET, HDR, 0, 0 },
+		{ "set_enable_2", FKA | FSET, HDR + 8, 2, 0 },
+		{ "set_enable_max", FKA | FSET, HDR + 8, 0xffffffff, 0 },
+		{ "set_flags_restored", FKA | FSET, HDR + 8, 1,
 		  VFIO_DEVICE_KEEP_ALIVE_RESTORED },
-		{ "set_flags_unknown", KA | SET, hdr + 8, 1, 0x80000000 },
-		{ "set_0", KA | SET, hdr + 8, 0, 0 },
+		{ "set_flags_unknown", FKA | FSET, HDR + 8, 0, 0x80000000 },
 	};
 	struct vfio_device_feature_keep_alive ka;
 	struct sysview sv;
