@@ -23,7 +23,9 @@ LIBPDMA := $(BUILD)/lib/libpdma.a
 HEADERS := $(wildcard uapi/linux/*.h tools/libpdma/*.h kmod/pdma_core.h kmod/pdma_shim.h)
 
 # Admin tools, installed by `make install`.
-TOOLS := $(BIN)/pdmactl
+TOOLS := $(BIN)/pdmactl $(BIN)/pdma-dump
+# The pure core, compiled unchanged into the module, tests/unit and pdma-dump.
+CORE_SRCS := $(addprefix kmod/,pdma_core.c pdma_table.c pdma_alloc.c pdma_crc32c.c)
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
@@ -32,6 +34,14 @@ MODULES := $(CURDIR)/kmod/pdma.ko
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# libpdma version (pkg-config) and shared library ABI version (soname).
+VERSION   := 0.1.0
+SOVERSION := 0
+LIBPDMA_SO := $(BUILD)/lib/libpdma.so.$(VERSION)
 
 .PHONY: all deps kernel modules tools initramfs check check-unit check-guest \
 	demo bench fuzz clean install help
@@ -64,6 +74,15 @@ $(BUILD)/obj/libpdma.o: tools/libpdma/libpdma.c $(HEADERS)
 $(LIBPDMA): $(BUILD)/obj/libpdma.o
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+
+$(LIBPDMA_SO): $(BUILD)/obj/libpdma.o
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libpdma.so.$(SOVERSION) -o $@ $^
+
+# pdma-dump interprets region bytes only through the core, in inspection mode.
+$(BIN)/pdma-dump: tools/pdma-dump.c $(CORE_SRCS) $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(CORE_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -101,6 +120,22 @@ fuzz:
 
 demo: initramfs
 	$(PYTHON) tools/vm/demo.py --build $(BUILD) --kernel $(kernel_dir)/arch/x86/boot/bzImage
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the admin tools, libpdma
+# (static and shared), its header, the uapi headers and libpdma.pc.
+install: $(TOOLS) $(LIBPDMA) $(LIBPDMA_SO)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/linux
+	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(LIBPDMA) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(LIBPDMA_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpdma.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpdma.so.$(SOVERSION)
+	ln -sf libpdma.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpdma.so
+	install -m 0644 tools/libpdma/libpdma.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 uapi/linux/pdma.h uapi/linux/pdma_table.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+		tools/libpdma/libpdma.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/libpdma.pc
 
 clean:
 	rm -rf $(BUILD)

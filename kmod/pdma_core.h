@@ -186,17 +186,38 @@ enum pdma_copy_status {
 };
 
 /**
+ * enum pdma_crc_verdict - what the checksum of a copy says
+ * @PDMA_CRC_UNCHECKED: not computed: the copy failed a check made before it
+ *                      (magic, version, header or entry size, capacity), or
+ *                      it was not examined at all
+ * @PDMA_CRC_GOOD:      the stored checksum matches the computed one
+ * @PDMA_CRC_BAD:       it does not
+ */
+enum pdma_crc_verdict {
+	PDMA_CRC_UNCHECKED,
+	PDMA_CRC_GOOD,
+	PDMA_CRC_BAD,
+};
+
+/**
  * struct pdma_copy_report - why a copy was accepted or rejected
- * @status:     verdict
- * @slot:       offending slot, or U32_MAX if the header is at fault
- * @other:      second slot of an overlap or duplicate, else U32_MAX
- * @generation: generation as read from the header (untrusted unless OK)
+ * @status:       verdict
+ * @slot:         offending slot, or U32_MAX if the header is at fault
+ * @other:        second slot of an overlap or duplicate, else U32_MAX
+ * @generation:   generation as read from the header (untrusted unless OK)
+ * @crc:          &enum pdma_crc_verdict
+ * @crc_stored:   crc32c field as read from the header
+ * @crc_computed: checksum computed over the copy, 0 while @crc is
+ *                %PDMA_CRC_UNCHECKED
  */
 struct pdma_copy_report {
 	enum pdma_copy_status status;
 	u32 slot;
 	u32 other;
 	u64 generation;
+	enum pdma_crc_verdict crc;
+	u32 crc_stored;
+	u32 crc_computed;
 };
 
 /**
@@ -379,6 +400,7 @@ void pdma_commit(struct pdma_core *core);
 int pdma_core_layout(u64 base, u64 size, u32 capacity,
 		     struct pdma_layout *layout);
 u32 pdma_core_peek_capacity(const void *table);
+u32 pdma_core_peek_region(const void *table, u64 *base, u64 *size);
 int pdma_core_create(const struct pdma_core_config *cfg,
 		     struct pdma_core **corep);
 void pdma_core_destroy(struct pdma_core *core);

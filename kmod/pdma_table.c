@@ -57,7 +57,8 @@ int pdma_core_layout(u64 base, u64 size, u32 capacity,
 
 /**
  * pdma_core_peek_capacity() - capacity recorded in copy A of a region
- * @table: readable start of the region, at least a page
+ * @table: readable start of the region (or of another table copy), at
+ *         least sizeof(struct pdma_table_header) bytes
  *
  * A table only loads with the capacity it was formatted with (otherwise
  * %PDMA_LOAD_MISMATCH), so a caller whose default capacity may have
@@ -77,6 +78,48 @@ u32 pdma_core_peek_capacity(const void *table)
 	    cap > PDMA_CORE_MAX_CAPACITY)
 		return 0;
 	return cap;
+}
+
+/**
+ * pdma_core_peek_region() - region recorded in a table copy
+ * @table: readable start of a table copy, at least its header
+ * @base:  out: the recorded region base
+ * @size:  out: the recorded region size
+ *
+ * For tools that inspect a raw image of a region without knowing where it
+ * was or how large it is (pdma-dump): with the capacity, this is enough to
+ * configure an inspection-only core. As for pdma_core_peek_capacity(),
+ * nothing is validated; a wrong value only makes the load report
+ * %PDMA_COPY_REGION_MISMATCH or %PDMA_COPY_CAPACITY_MISMATCH.
+ *
+ * Return: the capacity, as pdma_core_peek_capacity(). @base and @size are
+ * set only when it is not 0.
+ */
+u32 pdma_core_peek_region(const void *table, u64 *base, u64 *size)
+{
+	struct pdma_table_header h;
+	u32 cap = pdma_core_peek_capacity(table);
+
+	if (cap) {
+		memcpy(&h, table, sizeof(h));
+		*base = le64_to_cpu(h.region_base);
+		*size = le64_to_cpu(h.region_size);
+	}
+	return cap;
+}
+
+/* Start the report on a copy from its raw header: nothing checked yet. */
+static void pdma_report_start(struct pdma_copy_report *rep,
+			      const struct pdma_table_header *h,
+			      enum pdma_copy_status status)
+{
+	rep->status = status;
+	rep->slot = PDMA_NONE;
+	rep->other = PDMA_NONE;
+	rep->generation = le64_to_cpu(h->generation);
+	rep->crc = PDMA_CRC_UNCHECKED;
+	rep->crc_stored = le32_to_cpu(h->crc32c);
+	rep->crc_computed = 0;
 }
 
 static enum pdma_copy_status pdma_bad(struct pdma_copy_report *rep,
@@ -109,10 +152,9 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 	u64 gen, off, size, cgen, *sorted;
 	__le32 crc_le;
 
-	pdma_bad(rep, PDMA_COPY_OK, PDMA_NONE, PDMA_NONE);
 	memcpy(h, src, sizeof(*h));
-	gen = le64_to_cpu(h->generation);
-	rep->generation = gen;
+	pdma_report_start(rep, h, PDMA_COPY_OK);
+	gen = rep->generation;
 	if (h->magic != cpu_to_le64(PDMA_TABLE_MAGIC))
 		return pdma_bad(rep, PDMA_COPY_NO_MAGIC, PDMA_NONE, PDMA_NONE);
 	if (le32_to_cpu(h->version) != PDMA_TABLE_VERSION)
@@ -131,7 +173,9 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 	/* Slots are checksummed as they are copied: one pass over them. */
 	crc = ~pdma_crc32c_copy(crc, ent, src + sizeof(*h),
 				(size_t)cap * sizeof(*ent));
-	if (crc != le32_to_cpu(crc_le))
+	rep->crc_computed = crc;
+	rep->crc = crc == rep->crc_stored ? PDMA_CRC_GOOD : PDMA_CRC_BAD;
+	if (rep->crc == PDMA_CRC_BAD)
 		return pdma_bad(rep, PDMA_COPY_BAD_CRC, PDMA_NONE, PDMA_NONE);
 
 	if (le64_to_cpu(h->region_base) != core->base ||
@@ -240,11 +284,14 @@ enum pdma_copy_status pdma_core_check_copy(struct pdma_core *core,
 					   unsigned int copy,
 					   struct pdma_copy_report *rep)
 {
+	static const struct pdma_table_header none;
 	u64 *sorted;
 	u32 n;
 
-	if (copy > 1)
-		return pdma_bad(rep, PDMA_COPY_NO_MAGIC, PDMA_NONE, PDMA_NONE);
+	if (copy > 1) {
+		pdma_report_start(rep, &none, PDMA_COPY_NO_MAGIC);
+		return rep->status;
+	}
 	return pdma_check(core, copy, rep, &sorted, &n);
 }
 
@@ -282,9 +329,8 @@ enum pdma_load_result pdma_core_load(struct pdma_core *core,
 	for (c = 0; c < 2; c++) {
 		memcpy(&h, core->table + c * core->copy_size, sizeof(h));
 		magic[c] = h.magic == cpu_to_le64(PDMA_TABLE_MAGIC);
-		pdma_bad(&rep->copy[c], magic[c] ? PDMA_COPY_UNCHECKED :
-			 PDMA_COPY_NO_MAGIC, PDMA_NONE, PDMA_NONE);
-		rep->copy[c].generation = le64_to_cpu(h.generation);
+		pdma_report_start(&rep->copy[c], &h, magic[c] ?
+				  PDMA_COPY_UNCHECKED : PDMA_COPY_NO_MAGIC);
 	}
 	if (!magic[0] && !magic[1])
 		return PDMA_LOAD_EMPTY;

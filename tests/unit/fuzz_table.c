@@ -175,6 +175,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  rep.copy[c].status);
 		FZ_ASSERT(crep.slot == rep.copy[c].slot &&
 			  crep.other == rep.copy[c].other);
+		FZ_ASSERT(crep.crc == rep.copy[c].crc &&
+			  crep.crc_stored == rep.copy[c].crc_stored &&
+			  crep.crc_computed == rep.copy[c].crc_computed);
+		/* BAD_CRC exactly when the CRC was checked and failed. */
+		FZ_ASSERT((crep.status == PDMA_COPY_BAD_CRC) ==
+			  (crep.crc == PDMA_CRC_BAD));
+		FZ_ASSERT(crep.crc != PDMA_CRC_GOOD ||
+			  crep.crc_stored == crep.crc_computed);
 	}
 	FZ_ASSERT(!pdma_core_verify(core));
 

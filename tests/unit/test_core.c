@@ -1075,6 +1075,79 @@ static int check_copy_reasons(void)
 	return 0;
 }
 
+static int copy_report_crc(void)
+{
+	struct pdma_load_report lrep;
+	struct pdma_copy_report rep;
+	u32 good;
+
+	CHECK(setup());
+	ASSERT_EQ(0, alloc(N("a"), 4096, 0, NULL));	/* gen 2 in B */
+	good = le32_to_cpu(hdr_of(&R, 1)->crc32c);
+	ASSERT_EQ(PDMA_COPY_OK, pdma_core_check_copy(R.core, 1, &rep));
+	ASSERT_EQ(PDMA_CRC_GOOD, rep.crc);
+	ASSERT_EQ(good, rep.crc_stored);
+	ASSERT_EQ(good, rep.crc_computed);
+	/* Bad CRC: both values reported. */
+	hdr_of(&R, 1)->crc32c ^= cpu_to_le32(0x100);
+	ASSERT_EQ(PDMA_COPY_BAD_CRC, pdma_core_check_copy(R.core, 1, &rep));
+	ASSERT_EQ(PDMA_CRC_BAD, rep.crc);
+	ASSERT_EQ(good ^ 0x100, rep.crc_stored);
+	ASSERT_EQ(good, rep.crc_computed);
+	/* A data_offset rejected after the CRC: the CRC was good. */
+	hdr_of(&R, 1)->data_offset = 0;
+	reseal(&R, 1);
+	ASSERT_EQ(PDMA_COPY_BAD_LAYOUT, pdma_core_check_copy(R.core, 1, &rep));
+	ASSERT_EQ(PDMA_CRC_GOOD, rep.crc);
+	/* A header size rejected before the CRC: not computed. */
+	hdr_of(&R, 1)->header_size = cpu_to_le32(120);
+	reseal(&R, 1);
+	ASSERT_EQ(PDMA_COPY_BAD_LAYOUT, pdma_core_check_copy(R.core, 1, &rep));
+	ASSERT_EQ(PDMA_CRC_UNCHECKED, rep.crc);
+	ASSERT_EQ(le32_to_cpu(hdr_of(&R, 1)->crc32c), rep.crc_stored);
+	ASSERT_EQ(0, rep.crc_computed);
+	/* Load: the newer copy A (gen 3) wins, B is not examined. */
+	ASSERT_EQ(0, alloc(N("b"), 4096, 0, NULL));
+	ASSERT_EQ(PDMA_LOAD_OK, region_load(&R, &lrep));
+	ASSERT_EQ(PDMA_CRC_GOOD, lrep.copy[0].crc);
+	ASSERT_EQ(PDMA_COPY_UNCHECKED, lrep.copy[1].status);
+	ASSERT_EQ(PDMA_CRC_UNCHECKED, lrep.copy[1].crc);
+	ASSERT_EQ(le32_to_cpu(hdr_of(&R, 1)->crc32c), lrep.copy[1].crc_stored);
+	ASSERT_EQ(PDMA_COPY_NO_MAGIC, pdma_core_check_copy(R.core, 2, &rep));
+	ASSERT_EQ(PDMA_CRC_UNCHECKED, rep.crc);
+	ASSERT_EQ(0, rep.crc_stored);
+	region_fini(&R);
+	return 0;
+}
+
+static int peek_region_reads_copy_header(void)
+{
+	u64 base = 1, size = 2;
+
+	CHECK(setup());
+	ASSERT_EQ(CAP, pdma_core_peek_region(R.mem, &base, &size));
+	ASSERT_EQ(BASE, base);
+	ASSERT_EQ(SIZE, size);
+	/* Copy B has no magic yet: nothing is reported, nothing written. */
+	base = 1;
+	size = 2;
+	ASSERT_EQ(0, pdma_core_peek_region(R.mem + R.lay.copy_size, &base,
+					   &size));
+	ASSERT_EQ(1, base);
+	ASSERT_EQ(2, size);
+	/* After a commit, copy B records the same region. */
+	ASSERT_EQ(0, alloc(N("a"), 4096, 0, NULL));
+	ASSERT_EQ(CAP, pdma_core_peek_region(R.mem + R.lay.copy_size, &base,
+					     &size));
+	ASSERT_EQ(BASE, base);
+	ASSERT_EQ(SIZE, size);
+	/* An impossible capacity reads as no table. */
+	hdr_of(&R, 0)->capacity = cpu_to_le32(PDMA_CORE_MAX_CAPACITY + 1);
+	ASSERT_EQ(0, pdma_core_peek_region(R.mem, &base, &size));
+	region_fini(&R);
+	return 0;
+}
+
 static int status_strings(void)
 {
 	int i, j;
@@ -1201,6 +1274,8 @@ static const struct test_case tests[] = {
 	TEST(both_copies_corrupt_readonly, "Expect CORRUPT with BAD_CRC on both copies when both are damaged."),
 	TEST(region_mismatch_readonly, "Expect MISMATCH for another base, size or capacity, and no stores."),
 	TEST(check_copy_reasons, "Expect each kind of damage reported with its own status and slots."),
+	TEST(copy_report_crc, "Expect each copy report to say whether the CRC was checked and matched, with the stored and computed values."),
+	TEST(peek_region_reads_copy_header, "Expect the recorded capacity, base and size of a copy with the magic, and 0 without touching the outputs otherwise."),
 	TEST(status_strings, "Expect a distinct string per status and \"unknown\" out of range."),
 	TEST(iterate_entries_and_slots, "Expect slot-order iteration with cursors and slot reuse."),
 };
