@@ -25,7 +25,8 @@ HEADERS := $(wildcard uapi/linux/*.h tools/libpdma/*.h kmod/pdma_core.h kmod/pdm
 # Admin tools, installed by `make install`.
 TOOLS := $(BIN)/pdmactl $(BIN)/pdma-dump
 # The pure core, compiled unchanged into the module, tests/unit and pdma-dump.
-CORE_SRCS := $(addprefix kmod/,pdma_core.c pdma_table.c pdma_alloc.c pdma_crc32c.c)
+include kmod/core.mk
+CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \

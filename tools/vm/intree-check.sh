@@ -17,7 +17,7 @@ mkdir -p "$out"
 cp -a "$src" "$out/linux"
 k=$out/linux
 mkdir -p "$k/drivers/misc/pdma"
-cp "$top"/kmod/Kbuild "$top"/kmod/*.[ch] "$k/drivers/misc/pdma/"
+cp "$top"/kmod/Kbuild "$top"/kmod/core.mk "$top"/kmod/*.[ch] "$k/drivers/misc/pdma/"
 cp "$top"/uapi/linux/pdma.h "$top"/uapi/linux/pdma_table.h "$k/include/uapi/linux/"
 sed -n '/^config PDMA/,$p' "$top/Kconfig.snippet" >>"$k/drivers/misc/Kconfig"
 echo 'obj-$(CONFIG_PDMA) += pdma/' >>"$k/drivers/misc/Makefile"
