@@ -19,6 +19,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pdma.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -66,16 +67,39 @@ static const struct pdma_core_ops pdma_region_ops = {
 	.write = pdma_region_write,
 };
 
+/* One read() copies at most this much, through a kernel bounce buffer. */
+#define PDMA_READ_MAX	SZ_4M
+
 static ssize_t pdma_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
 	struct pdma_dev *pdma = pdma_from_file(file);
-	ssize_t ret;
+	loff_t pos = *ppos;
+	void *bounce;
+	size_t len;
 
-	/* Raw bytes for pdma-dump; the lock keeps a commit from tearing them. */
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= pdma->size || !count)
+		return 0;
+	len = min3(count, (size_t)(pdma->size - pos), (size_t)PDMA_READ_MAX);
+	bounce = kvmalloc(len, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	/*
+	 * Copy under the lock so a commit cannot tear the bytes, but copy to
+	 * user space outside it: a fault there takes mmap_lock, which mmap()
+	 * holds while it takes pdma->lock.
+	 */
 	mutex_lock(&pdma->lock);
-	ret = simple_read_from_buffer(buf, count, ppos, pdma->virt, pdma->size);
+	memcpy(bounce, pdma->virt + pos, len);
 	mutex_unlock(&pdma->lock);
-	return ret;
+	if (copy_to_user(buf, bounce, len)) {
+		kvfree(bounce);
+		return -EFAULT;
+	}
+	kvfree(bounce);
+	*ppos = pos + len;
+	return len;
 }
 
 static const struct file_operations pdma_fops = {
