@@ -30,7 +30,7 @@ CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
-	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write
+	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme
 MODULES := $(CURDIR)/kmod/pdma.ko
 
 PREFIX  ?= /usr/local
@@ -50,7 +50,7 @@ LIBPDMA_SO := $(BUILD)/lib/libpdma.so.$(VERSION)
 all: initramfs
 
 help:
-	@echo "make demo     boot a guest and show buffers surviving kexec"
+	@echo "make demo     boot a guest and service an NVMe controller across kexec"
 	@echo "make check    every test: unit, fuzz (short), guest kexec tests"
 	@echo "make bench    benchmark tables (ratios measured in one run)"
 	@echo "make fuzz     a longer libFuzzer run of the table loader (FUZZ_TIME=300)"
@@ -95,6 +95,14 @@ $(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h $(LIBPDMA) $(H
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(VFIO_NVME_SRCS) $(LIBPDMA)
 
+# pdma-nvme: the NVMe servicing driver (tools/nvme/).
+PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cli.c nvme_hw.c nvme_io.c nvme_state.c \
+	nvme_restore.c)
+$(BIN)/pdma-nvme: $(PDMA_NVME_SRCS) $(wildcard tools/nvme/*.h) \
+		$(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(PDMA_NVME_SRCS) $(LIBPDMA)
+
 $(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
@@ -114,6 +122,8 @@ check: initramfs
 bench: initramfs
 	+$(MAKE) -C tests/unit bench
 	$(PYTHON) bench/map_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
+		--initramfs $(BUILD)/initramfs.cpio
+	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(BUILD)/initramfs.cpio
 
 fuzz:

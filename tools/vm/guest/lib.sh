@@ -46,6 +46,14 @@ emit_rc() {
 # kexec_file_load (-s) places segments in System RAM only, so it never
 # writes a memmap= range; see README.md "Which kexec is safe".
 pdmavm_kexec() {
+	pdmavm_kexec_load "$@" || return 1
+	pdmavm_kexec_exec
+}
+
+# pdmavm_kexec_load [-d WORD]... [-a WORD]...: only load the next kernel
+# (same arguments as pdmavm_kexec), so that a servicing scenario can do the
+# slow part before it quiesces its devices; then pdmavm_kexec_exec.
+pdmavm_kexec_load() {
 	local cmdline drop add w
 	cmdline=$(cat /proc/cmdline)
 	add=""
@@ -59,6 +67,11 @@ pdmavm_kexec() {
 	cmdline=$(echo "$cmdline" | tr ' ' '\n' | grep -v '^pdmavm\.phase=' | tr '\n' ' ')
 	cmdline="$cmdline$add pdmavm.phase=$((PDMAVM_PHASE + 1))"
 	kexec -s -l /boot/bzImage --initrd=/sys/firmware/initrd --append="$cmdline" || return 1
+}
+
+# pdmavm_kexec_exec: end this phase and boot the kernel pdmavm_kexec_load
+# loaded.
+pdmavm_kexec_exec() {
 	sync
 	pdmavm_end 0
 	kexec -e

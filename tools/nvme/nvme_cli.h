@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* nvme_cli.h - shared by pdma-nvme.c and nvme_cli.c */
+#ifndef NVME_CLI_H
+#define NVME_CLI_H
+
+#include "nvme_drv.h"
+
+#define DEFAULT_BDF "0000:01:00.0"
+#define CALIBRATE_NS 20000000ull /* TSC rate over at least 20 ms */
+
+extern struct nvd drv;
+/* CLOCK_MONOTONIC, TSC and CLOCK_MONOTONIC_RAW at the start of main() */
+extern uint64_t t_main, tsc_main, raw_main;
+
+void jraw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void jkey(const char *k);
+void jstr(const char *k, const char *v);
+void jint(const char *k, long long v);
+void jbool(const char *k, bool v);
+void jnull(const char *k);
+void jhex(const char *k, uint64_t v);
+void jfixed(const char *k, const char *v, size_t n); /* space-padded field */
+/* Print the object (with "ok", and "error"/"exit" if code != 0); @code */
+int finish(int code);
+int fail(void); /* finish(drv.err_code) */
+int usage(const char *msg);
+
+uint64_t raw_ns(void);
+/* TSC ticks per second since main(), over at least CALIBRATE_NS */
+uint64_t tsc_hz(void);
+long long ticks_ns(uint64_t from, uint64_t to, uint64_t hz);
+
+/* A number of blocks, or bytes with a K/M/G suffix (converted later) */
+struct count {
+	uint64_t n;
+	bool bytes;
+};
+bool parse_num(const char *s, struct count *c);
+
+#endif /* NVME_CLI_H */

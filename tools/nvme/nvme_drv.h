@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nvme_drv.h - a small polled NVMe driver over VFIO no-IOMMU whose queues,
+ * PRP lists and data buffers live in pdma allocations, so that the
+ * controller and its queues can be resumed after kexec (see the vfio-pci
+ * keep-alive series in kmod/patches/).
+ *
+ *   nvme_hw.c     VFIO device, registers, admin queue, controller init
+ *   nvme_io.c     I/O queues: slots, PRP lists, submit/reap, streams
+ *   nvme_state.c  pdma allocations, the state record and its range log
+ *   nvme_restore.c  attach (same kernel) and restore (after kexec)
+ *   nvme_state.h  the state record layout (an on-memory contract)
+ *   pdma-nvme.c   the CLI commands; nvme_cli.[ch] its JSON output and helpers
+ *
+ * Every function that can fail returns 0 or -1; on -1 the reason is in
+ * d->err and the exit class (NVD_EXIT_FAIL or NVD_EXIT_IO) in d->err_code.
+ * Nothing here prints or exits.
+ */
+#ifndef NVME_DRV_H
+#define NVME_DRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libpdma/libpdma.h"
+#include "nvme_state.h"
+
+#define NVD_EXIT_OK 0
+#define NVD_EXIT_FAIL 1 /* an operation or a check failed */
+#define NVD_EXIT_IO 2	/* usage, I/O or environment error */
+
+#define NVD_PAGE 4096u
+#define NVD_DEF_QUEUES 2
+#define NVD_DEF_DEPTH 64
+#define NVD_SLOTS 16		  /* in-flight I/O commands per queue */
+#define NVD_CHUNK (128u << 10) /* bytes per I/O command, before MDTS */
+
+/* NVMe registers and bits */
+#define NVME_REG_CAP 0x00
+#define NVME_REG_VS 0x08
+#define NVME_REG_INTMS 0x0c
+#define NVME_REG_CC 0x14
+#define NVME_REG_CSTS 0x1c
+#define NVME_REG_AQA 0x24
+#define NVME_REG_ASQ 0x28
+#define NVME_REG_ACQ 0x30
+#define NVME_REG_DB 0x1000
+#define NVME_CC_EN 0x1u
+#define NVME_CC_IO (6u << 16 | 4u << 20) /* IOSQES 64 B, IOCQES 16 B */
+#define NVME_CSTS_RDY 0x1u
+#define NVME_CSTS_CFS 0x2u
+#define NVME_CSTS_SHST(c) (((c) >> 2) & 3)
+
+/* Opcodes */
+#define NVME_ADM_CREATE_SQ 0x01
+#define NVME_ADM_CREATE_CQ 0x05
+#define NVME_ADM_IDENTIFY 0x06
+#define NVME_ADM_SET_FEATURES 0x09
+#define NVME_IO_FLUSH 0x00
+#define NVME_IO_WRITE 0x01
+#define NVME_IO_READ 0x02
+
+struct nvme_sqe {
+	uint32_t cdw0;
+	uint32_t nsid;
+	uint32_t cdw2, cdw3;
+	uint64_t mptr;
+	uint64_t prp1, prp2;
+	uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
+};
+
+struct nvme_cqe {
+	uint32_t dw0, dw1;
+	uint16_t sqhd, sqid;
+	uint16_t cid;
+	uint16_t status; /* bit 0: phase tag */
+};
+
+/* One pdma allocation, claimed and mapped */
+struct nvd_mem {
+	char name[64];
+	uint64_t phys;
+	uint64_t size;
+	volatile uint8_t *virt;
+	bool mapped;
+};
+
+/* One in-flight command slot of an I/O queue: its data buffer and PRP page */
+struct nvd_slot {
+	bool busy, done;
+	uint8_t opcode, kind;
+	uint16_t cid, status;
+	uint32_t nlb;
+	uint64_t slba, tag;
+	volatile uint8_t *data;
+	uint64_t data_phys;
+	volatile uint64_t *prp;
+	uint64_t prp_phys;
+};
+
+struct nvd_queue {
+	uint16_t qid, size;
+	uint16_t sq_tail, sq_head, cq_head, phase, next_cid;
+	uint32_t sq_db, cq_db;
+	volatile struct nvme_sqe *sq;
+	volatile struct nvme_cqe *cq;
+	uint64_t sq_phys, cq_phys;
+	struct nvd_slot slot[NVD_SLOTS];
+	unsigned int busy;
+};
+
+/*
+ * Four pdma allocations (one claim each after kexec: every claim commits
+ * the pdma table), and views into them: ASQ, ACQ and Identify page in
+ * "admin"; each I/O SQ and CQ, then the PRP pages, in "io".
+ */
+enum nvd_mem_id { M_STATE, M_ADMIN, M_IO, M_DATA, M_ALLOCS,
+		  M_ASQ = M_ALLOCS, M_ACQ, M_ID, M_PRP, M_FIXED };
+
+struct nvd {
+	char bdf[16];
+	/* geometry: from the record, or from the command line for init */
+	unsigned int nq, depth, chunk;
+
+	/* pdma */
+	struct pdma *pdma;
+	struct nvd_mem mem[M_FIXED];
+	struct nvd_mem sqm[NVS_MAX_QUEUES], cqm[NVS_MAX_QUEUES];
+	volatile struct nvs_record *rec; /* in the state allocation */
+	struct nvs_record cur;		 /* the driver's state, stored by nvs_store */
+
+	/* VFIO */
+	int container, group, device;
+	uint64_t cfg_off, bar_off, bar_size;
+	volatile uint8_t *bar;
+	uint32_t stride;
+
+	struct nvd_queue admin, io[NVS_MAX_QUEUES];
+
+	/* counters for this process */
+	unsigned int admin_cmds, cc_writes, io_cmds, ranges_dropped;
+	uint64_t t_claimed, t_opened; /* load(): allocations claimed, device open */
+	uint64_t t_first_io; /* CLOCK_MONOTONIC ns of the first I/O completion */
+	uint64_t tsc_first_io;
+	unsigned int timeout_ms;
+	char boot_id[NVS_BOOT_ID]; /* this kernel's, read once */
+
+	char err[512];
+	int err_code;
+};
+
+/* nvme_hw.c */
+int nvd_err(struct nvd *d, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t nvd_now_ns(void);
+uint64_t nvd_tsc(void);
+bool nvd_parse_bdf(const char *in, char *out, size_t size);
+void nvd_init_struct(struct nvd *d, const char *bdf);
+int nvd_open_device(struct nvd *d);
+void nvd_close_device(struct nvd *d);
+int nvd_cfg_read16(struct nvd *d, unsigned int off, uint16_t *val);
+int nvd_cfg_write16(struct nvd *d, unsigned int off, uint16_t val);
+/* Keep-alive feature: GET fills *enable and *restored; -ENOTTY: none */
+int nvd_ka_get(struct nvd *d, uint32_t *enable, bool *restored);
+int nvd_ka_set(struct nvd *d, uint32_t enable);
+uint32_t nvd_rd32(struct nvd *d, unsigned int off);
+uint64_t nvd_rd64(struct nvd *d, unsigned int off);
+void nvd_wr32(struct nvd *d, unsigned int off, uint32_t val);
+void nvd_wr_cc(struct nvd *d, uint32_t val); /* counted */
+/* Full controller init: disable, admin queue, enable, identify, queues */
+int nvd_full_init(struct nvd *d);
+
+/* nvme_io.c */
+void nvd_queue_setup(struct nvd *d, struct nvd_queue *q, uint16_t qid, uint16_t size,
+		     volatile uint8_t *sq, uint64_t sq_phys, volatile uint8_t *cq,
+		     uint64_t cq_phys);
+void nvd_slots_setup(struct nvd *d);
+void nvd_sq_push(struct nvd *d, struct nvd_queue *q, struct nvme_sqe *cmd);
+/* Next completion of @q, consumed and doorbelled; 0, or -1 on timeout */
+int nvd_cq_pop(struct nvd *d, struct nvd_queue *q, struct nvme_cqe *out, unsigned int ms);
+/* Submit one I/O in a free slot of queue @qi (data already in the slot) */
+int nvd_io_submit(struct nvd *d, unsigned int qi, int slot, uint8_t opcode, uint64_t slba,
+		  uint32_t nlb, uint8_t kind, uint64_t tag);
+/* A free slot of queue @qi, or -1 */
+int nvd_free_slot(struct nvd *d, unsigned int qi);
+/* Reap completions on @qi until @slot (or any slot if -1) is done */
+int nvd_io_wait(struct nvd *d, unsigned int qi, int slot);
+/* Wait for every busy slot of every queue; records completed writes */
+int nvd_drain(struct nvd *d);
+int nvd_flush(struct nvd *d);
+
+/* Pattern: a pure function of (seed, byte address / 8) */
+uint64_t nvd_pattern(uint64_t seed, uint64_t word);
+void nvd_fill_pattern(volatile uint8_t *buf, uint64_t seed, uint64_t byte_addr, size_t len);
+/* Offset of the first mismatching byte, or -1 */
+long nvd_check_pattern(const volatile uint8_t *buf, uint64_t seed, uint64_t byte_addr,
+		       size_t len);
+
+struct nvd_stream {
+	uint64_t bytes, ns;
+	uint64_t bad_lba; /* first mismatching LBA (verify) */
+	bool mismatch;
+	uint32_t crc; /* of the data, for file writes and reads */
+};
+
+int nvd_write_pattern(struct nvd *d, uint64_t slba, uint64_t nlb, uint64_t seed, bool wait,
+		      struct nvd_stream *st);
+int nvd_write_fd(struct nvd *d, uint64_t slba, int fd, const char *path, struct nvd_stream *st);
+int nvd_read_range(struct nvd *d, uint64_t slba, uint64_t nlb, int out_fd,
+		   const char *out_path, struct nvd_stream *st);
+int nvd_verify_range(struct nvd *d, uint64_t slba, uint64_t nlb, uint8_t kind, uint64_t tag,
+		     struct nvd_stream *st);
+
+/* nvme_state.c */
+uint32_t nvd_crc32c(uint32_t crc, const volatile void *buf, size_t len);
+int nvd_pdma_open(struct nvd *d);
+/* Claim (and with @create, allocate) every allocation for d->nq/depth */
+int nvd_claim_all(struct nvd *d, bool create);
+/* Map the state allocation; *present false when it does not exist */
+int nvd_state_map(struct nvd *d, bool create, bool *present);
+/* Check magic, version, size, CRC of the stored record; "" if good */
+const char *nvd_record_problem(struct nvd *d);
+/* Write d->cur to the allocation (seq+1, CRC last) */
+void nvd_store(struct nvd *d, uint32_t flags);
+/* Record what the running controller looks like in d->cur */
+void nvd_snapshot(struct nvd *d);
+/* Record a completed write in the range log; newer data wins */
+void nvd_log_range(struct nvd *d, uint64_t slba, uint32_t nlb, uint8_t kind, uint64_t tag);
+/* Read this kernel's boot id into @out (NVS_BOOT_ID bytes) */
+void nvd_boot_id(struct nvd *d, char *out);
+
+struct nvd_restore {
+	const char *path; /* "keep-alive" or "full-init" */
+	char checks[1024]; /* failed checks, "; "-separated */
+	unsigned int replayed, dropped;
+	bool record_ok, saved; /* saved: the record came from a completed save */
+	uint64_t open_ns, check_ns, init_ns;
+};
+/* Same-boot attach: trust the checkpoint if the controller is intact */
+int nvd_attach(struct nvd *d);
+/* After kexec (or any time): resume if proven intact, else full init */
+int nvd_restore(struct nvd *d, struct nvd_restore *r);
+/* Checks for the keep-alive path; appends failures to @checks */
+bool nvd_device_intact(struct nvd *d, const struct nvs_record *s, char *checks, size_t size);
+
+#endif /* NVME_DRV_H */

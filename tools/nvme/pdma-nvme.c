@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pdma-nvme - a polled userspace NVMe driver (VFIO no-IOMMU) whose queues
+ * and buffers live in pdma, so that the controller can be serviced across
+ * kexec: save in the old kernel, restore in the new one.
+ *
+ *   pdma-nvme [-d BDF] [--timeout-ms N] COMMAND [ARGS]
+ *     init [--queues N] [--depth D]   reset the controller, build everything
+ *     write LBA FILE                  write a file (the last block zero-padded)
+ *     write LBA --pattern SEED --count N [--no-wait]
+ *                                     seeded pattern; --no-wait leaves the
+ *                                     commands in flight (recorded) and exits
+ *     read LBA COUNT [--out FILE]     read, print the CRC32C, optionally save
+ *     verify [LBA --pattern SEED --count N | LBA --file FILE]
+ *                                     re-read and check; without arguments
+ *                                     every range of the record's log
+ *     wait                            reap commands left in flight
+ *     save [--no-keep-alive] [--drain] [--flush]
+ *                                     quiesce and write the state record;
+ *                                     refused while commands are in flight
+ *                                     unless --drain
+ *     restore [--queues N] [--depth D]
+ *                                     resume after kexec, or re-init (the
+ *                                     geometry options only matter then)
+ *     status                          the record and the device, no I/O
+ *     debug-disable                   test aid: clear CC.EN behind the
+ *                                     driver's back (record untouched)
+ *
+ * BDF defaults to 0000:01:00.0 (the harness), or $PDMA_NVME_BDF. COUNT and
+ * N are blocks, or bytes with a K, M or G suffix. One JSON object per run on
+ * stdout, times in ns; errors also on stderr. Exit: 0 ok, 1 an operation or
+ * check failed, 2 usage or I/O error.
+ *
+ * Keys every command prints: cmd, bdf, ok, cmd_ns (the whole run), and on
+ * failure error and exit; after I/O: admin_cmds, cc_writes, io_cmds (this
+ * run), inflight and ranges (of the stored record). restore adds path
+ * ("keep-alive" or "full-init"), checks_failed (why not keep-alive, ""),
+ * record_ok, restore_ns (start of the process to the first I/O
+ * completion) split into claim_ns, vfio_open_ns and open_to_first_io_ns,
+ * init_ns, replayed/dropped (commands in flight at the kexec), and, from
+ * the TSC stamps of the last save (null without a good record): save_ns,
+ * kexec_ns (end of the save to the start of this process: the kexec when
+ * there was one), device_restore_ns and blackout_ns (start of the save's
+ * quiesce to the first I/O completion).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nvme_cli.h"
+
+static int blocks(const struct count *c, uint64_t *out)
+{
+	uint64_t bs = 1ull << drv.cur.lba_shift;
+
+	if (c->bytes && c->n % bs)
+		return nvd_err(&drv, NVD_EXIT_IO, "%" PRIu64 " bytes is not a multiple of the "
+			       "%" PRIu64 "-byte block", c->n, bs);
+	*out = c->bytes ? c->n / bs : c->n;
+	return *out ? 0 : nvd_err(&drv, NVD_EXIT_IO, "count must not be zero");
+}
+
+static void j_common(void)
+{
+	jint("admin_cmds", drv.admin_cmds);
+	jint("cc_writes", drv.cc_writes);
+	jint("io_cmds", drv.io_cmds);
+}
+
+static void j_stream(const char *prefix, const struct nvd_stream *st)
+{
+	char k[40];
+
+	snprintf(k, sizeof(k), "%s_ns", prefix);
+	jint("bytes", (long long)st->bytes);
+	jint(k, (long long)st->ns);
+	jint("mib_s", st->ns ? (long long)(st->bytes * 1000.0 / st->ns / 1.048576) : 0);
+}
+
+static int store_checkpoint(void)
+{
+	nvd_snapshot(&drv);
+	nvd_store(&drv, 0);
+	jint("inflight", drv.cur.nr_inflight);
+	jint("ranges", drv.cur.nr_ranges);
+	if (drv.ranges_dropped)
+		jint("ranges_dropped", drv.ranges_dropped);
+	return 0;
+}
+
+/* Attach and reap what a previous process left in flight */
+static int attach_drained(void)
+{
+	unsigned int i, n = 0;
+
+	if (nvd_attach(&drv))
+		return -1;
+	for (i = 0; i < drv.nq; i++)
+		n += drv.io[i].busy;
+	jint("reaped", n);
+	return nvd_drain(&drv);
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+
+static int cmd_init(void)
+{
+	struct nvs_record old;
+	bool present, keep;
+	uint64_t t0;
+	uint32_t cc;
+
+	if (nvd_state_map(&drv, true, &present))
+		return fail();
+	memcpy(&old, (const void *)drv.rec, sizeof(old));
+	keep = present && !*nvd_record_problem(&drv) && !strcmp(old.bdf, drv.bdf);
+	/* Their data is only in the data buffers: never drop it silently */
+	if (keep && old.nr_inflight)
+		return nvd_err(&drv, NVD_EXIT_FAIL, "init refused: the record lists %u command%s "
+			       "in flight; run `pdma-nvme wait` (same kernel) or `pdma-nvme "
+			       "restore` (rewrites them) first", old.nr_inflight,
+			       old.nr_inflight > 1 ? "s" : ""), fail();
+	if (nvd_open_device(&drv))
+		return fail();
+	t0 = nvd_now_ns();
+	/* Stop the controller (and its DMA) before touching any allocation */
+	cc = nvd_rd32(&drv, NVME_REG_CC);
+	if (cc & NVME_CC_EN)
+		nvd_wr_cc(&drv, cc & ~NVME_CC_EN);
+	jhex("cc_at_open", cc);
+	memset(&drv.cur, 0, sizeof(drv.cur));
+	if (keep) {
+		drv.cur = old;
+		drv.cur.nr_inflight = 0;
+	}
+	if (nvd_claim_all(&drv, true) || nvd_full_init(&drv) || nvd_ka_set(&drv, 1))
+		return fail();
+	jint("init_ns", (long long)(nvd_now_ns() - t0));
+	keep = keep && old.nsze == drv.cur.nsze && old.lba_shift == drv.cur.lba_shift &&
+	       !memcmp(old.serial, drv.cur.serial, sizeof(old.serial));
+	if (!keep)
+		drv.cur.nr_ranges = 0;
+	jbool("ranges_kept", keep);
+	jfixed("serial", drv.cur.serial, sizeof(drv.cur.serial));
+	jfixed("model", drv.cur.model, sizeof(drv.cur.model));
+	jint("nsze", (long long)drv.cur.nsze);
+	jint("lba_size", 1 << drv.cur.lba_shift);
+	jint("queues", drv.nq);
+	jint("depth", drv.depth);
+	jint("chunk", drv.chunk);
+	j_common();
+	store_checkpoint();
+	return finish(0);
+}
+
+static int cmd_write(int argc, char **argv)
+{
+	struct nvd_stream st = { 0 };
+	struct count lba, cnt = { 0, false };
+	const char *file = NULL, *seed = NULL;
+	bool wait = true;
+	uint64_t nlb;
+	int i, fd;
+
+	if (argc < 1 || !parse_num(argv[0], &lba) || lba.bytes)
+		return usage("write LBA FILE | write LBA --pattern SEED --count N [--no-wait]");
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pattern") && i + 1 < argc)
+			seed = argv[++i];
+		else if (!strcmp(argv[i], "--count") && i + 1 < argc && parse_num(argv[i + 1], &cnt))
+			i++;
+		else if (!strcmp(argv[i], "--no-wait"))
+			wait = false;
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else
+			return usage("write LBA FILE | write LBA --pattern SEED --count N [--no-wait]");
+	}
+	if (!!file == !!seed || (seed && !cnt.n) || (file && (cnt.n || !wait)))
+		return usage("write LBA FILE | write LBA --pattern SEED --count N [--no-wait]");
+	if (attach_drained())
+		return fail();
+	jint("lba", (long long)lba.n);
+	if (seed) {
+		if (blocks(&cnt, &nlb))
+			return fail();
+		jint("blocks", (long long)nlb);
+		if (nvd_write_pattern(&drv, lba.n, nlb, strtoull(seed, NULL, 0), wait, &st))
+			return fail();
+	} else {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", file, strerror(errno)), fail();
+		if (nvd_write_fd(&drv, lba.n, fd, file, &st))
+			return close(fd), fail();
+		close(fd);
+		jhex("crc32c", st.crc);
+	}
+	j_stream(wait ? "write" : "submit", &st);
+	j_common();
+	store_checkpoint();
+	return finish(0);
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	struct nvd_stream st = { 0 };
+	struct count lba, cnt;
+	const char *out = NULL;
+	uint64_t nlb;
+	int fd = -1;
+
+	if (argc == 4 && !strcmp(argv[2], "--out"))
+		out = argv[3];
+	else if (argc != 2)
+		return usage("read LBA COUNT [--out FILE]");
+	if (!parse_num(argv[0], &lba) || lba.bytes || !parse_num(argv[1], &cnt))
+		return usage("read LBA COUNT [--out FILE]");
+	if (attach_drained() || blocks(&cnt, &nlb))
+		return fail();
+	if (out && (fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", out, strerror(errno)), fail();
+	if (nvd_read_range(&drv, lba.n, nlb, fd, out, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return fail();
+	}
+	if (fd >= 0 && close(fd))
+		return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", out, strerror(errno)), fail();
+	jint("lba", (long long)lba.n);
+	jint("blocks", (long long)nlb);
+	jhex("crc32c", st.crc);
+	j_stream("read", &st);
+	j_common();
+	store_checkpoint();
+	return finish(0);
+}
+
+/* CRC32C of a file padded with zeros to whole blocks, and its block count */
+static int file_crc(const char *path, uint32_t *crc, uint64_t *nlb)
+{
+	uint8_t buf[65536];
+	uint64_t total = 0, bs = 1ull << drv.cur.lba_shift;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", path, strerror(errno));
+	*crc = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		*crc = nvd_crc32c(*crc, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	close(fd);
+	if (n < 0 || !total)
+		return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", path, n ? strerror(errno) : "empty");
+	memset(buf, 0, sizeof(buf));
+	for (uint64_t pad = (bs - total % bs) % bs; pad; pad -= (uint64_t)n) {
+		n = (ssize_t)(pad < sizeof(buf) ? pad : sizeof(buf));
+		*crc = nvd_crc32c(*crc, buf, (size_t)n);
+	}
+	*nlb = (total + bs - 1) / bs;
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	struct nvs_range list[NVS_MAX_RANGES];
+	struct nvd_stream st = { 0 };
+	struct count lba, cnt = { 0, false };
+	unsigned int n = 0, i;
+	uint64_t nlb;
+	uint32_t crc;
+
+	if (argc && (!parse_num(argv[0], &lba) || lba.bytes ||
+		     !((argc == 5 && !strcmp(argv[1], "--pattern") && !strcmp(argv[3], "--count") &&
+			parse_num(argv[4], &cnt)) ||
+		       (argc == 3 && !strcmp(argv[1], "--file")))))
+		return usage("verify [LBA --pattern SEED --count N | LBA --file FILE]");
+	if (attach_drained())
+		return fail();
+	if (argc == 5) {
+		if (blocks(&cnt, &nlb))
+			return fail();
+		list[0] = (struct nvs_range){ .slba = lba.n, .nlb = (uint32_t)nlb,
+					      .kind = NVS_KIND_PATTERN,
+					      .tag = strtoull(argv[2], NULL, 0) };
+		n = 1;
+	} else if (argc == 3) {
+		if (file_crc(argv[2], &crc, &nlb))
+			return fail();
+		list[0] = (struct nvs_range){ .slba = lba.n, .nlb = (uint32_t)nlb,
+					      .kind = NVS_KIND_CRC, .tag = crc };
+		n = 1;
+	} else {
+		n = drv.cur.nr_ranges;
+		memcpy(list, drv.cur.ranges, sizeof(list[0]) * n);
+		if (!n)
+			return nvd_err(&drv, NVD_EXIT_FAIL, "nothing to verify: the record logs no "
+				       "written range; pass LBA --pattern SEED --count N"), fail();
+	}
+	for (i = 0; i < n; i++)
+		if (nvd_verify_range(&drv, list[i].slba, list[i].nlb, list[i].kind, list[i].tag, &st))
+			return fail();
+	jint("ranges_checked", n);
+	jint("bytes_verified", (long long)st.bytes);
+	jint("verify_ns", (long long)st.ns);
+	jbool("match", !st.mismatch);
+	if (st.mismatch)
+		jint("bad_lba", (long long)st.bad_lba);
+	j_common();
+	store_checkpoint();
+	if (st.mismatch)
+		return nvd_err(&drv, NVD_EXIT_FAIL, "%s: data mismatch at LBA %" PRIu64, drv.bdf,
+			       st.bad_lba), fail();
+	return finish(0);
+}
+
+static int cmd_wait(void)
+{
+	if (attach_drained())
+		return fail();
+	j_common();
+	store_checkpoint();
+	return finish(0);
+}
+
+static int cmd_save(int argc, char **argv)
+{
+	bool keep_alive = true, drain = false, flush = false;
+	char list[512] = "";
+	unsigned int i, j, n = 0;
+	uint64_t hz, t_q, tsc_q;
+	uint32_t flags;
+	int k;
+
+	for (k = 0; k < argc; k++) {
+		if (!strcmp(argv[k], "--no-keep-alive"))
+			keep_alive = false, flush = true; /* the close resets the device */
+		else if (!strcmp(argv[k], "--drain"))
+			drain = true;
+		else if (!strcmp(argv[k], "--flush"))
+			flush = true;
+		else
+			return usage("save [--no-keep-alive] [--drain] [--flush]");
+	}
+	if (nvd_attach(&drv))
+		return fail();
+	hz = tsc_hz();
+	/* Quiesce: this process submits nothing more; nothing may be in flight */
+	t_q = nvd_now_ns();
+	tsc_q = nvd_tsc();
+	for (i = 0; i < drv.nq; i++)
+		for (j = 0; j < NVD_SLOTS; j++) {
+			struct nvd_slot *s = &drv.io[i].slot[j];
+			size_t len = strlen(list);
+
+			if (!s->busy)
+				continue;
+			if (n++ < 4)
+				snprintf(list + len, sizeof(list) - len, "%squeue %u CID %u %s LBA "
+					 "%" PRIu64 "+%u", len ? ", " : "", i + 1, s->cid,
+					 s->opcode == NVME_IO_WRITE ? "write" : "read", s->slba,
+					 s->nlb);
+		}
+	jint("inflight_at_save", n);
+	if (n && !drain)
+		return nvd_err(&drv, NVD_EXIT_FAIL, "save refused: %u command%s still in flight "
+			       "(%s%s); reap them with `pdma-nvme wait` or use `save --drain`; "
+			       "nothing was saved", n, n > 1 ? "s" : "", list, n > 4 ? ", ..." : ""),
+		       fail();
+	if ((n && nvd_drain(&drv)) || (flush && nvd_flush(&drv)) ||
+	    nvd_ka_set(&drv, keep_alive))
+		return fail();
+	nvd_snapshot(&drv);
+	drv.cur.saves++;
+	drv.cur.save_tsc_start = tsc_q;
+	drv.cur.tsc_hz = hz;
+	flags = NVS_F_SAVED | (keep_alive ? NVS_F_KEEP_ALIVE : 0) | (flush ? NVS_F_FLUSHED : 0);
+	drv.cur.save_ns = nvd_now_ns() - t_q;
+	drv.cur.save_tsc_end = nvd_tsc();
+	nvd_store(&drv, flags);
+	jint("save_ns", (long long)(nvd_now_ns() - t_q));
+	jint("drained", drain ? n : 0);
+	jbool("keep_alive", keep_alive);
+	jbool("flushed", flush);
+	jint("queues", drv.nq);
+	jint("seq", (long long)drv.cur.seq);
+	jint("tsc_hz", (long long)hz);
+	jint("ranges", drv.cur.nr_ranges);
+	j_common();
+	return finish(0);
+}
+
+static int cmd_restore(void)
+{
+	struct nvd_restore r;
+	const struct nvs_record *s = &drv.cur;
+	uint64_t hz;
+
+	if (nvd_restore(&drv, &r)) {
+		jstr("checks_failed", r.checks);
+		return fail();
+	}
+	jint("restore_ns", drv.t_first_io ? (long long)(drv.t_first_io - t_main) : -1);
+	jstr("path", r.path);
+	jstr("checks_failed", r.checks);
+	jbool("record_ok", r.record_ok);
+	j_common();
+	jint("open_ns", (long long)r.open_ns);
+	jint("claim_ns", (long long)(drv.t_claimed - t_main));
+	jint("vfio_open_ns", (long long)(drv.t_opened - drv.t_claimed));
+	jint("open_to_first_io_ns", (long long)(drv.t_first_io - drv.t_opened));
+	jint("check_ns", (long long)r.check_ns);
+	jint("init_ns", (long long)r.init_ns);
+	jint("replayed", r.replayed);
+	jint("dropped", r.dropped);
+	jint("ranges", s->nr_ranges);
+	jint("queues", drv.nq);
+	jfixed("serial", s->serial, sizeof(s->serial));
+	hz = tsc_hz();
+	jint("tsc_hz", (long long)hz);
+	jbool("from_save", r.saved);
+	if (r.saved && s->save_tsc_start && s->tsc_hz) {
+		jint("tsc_hz_save", (long long)s->tsc_hz);
+		jint("save_ns", (long long)s->save_ns);
+		jint("quiesce_to_save_end_ns", ticks_ns(s->save_tsc_start, s->save_tsc_end, s->tsc_hz));
+		jint("kexec_ns", ticks_ns(s->save_tsc_end, tsc_main, s->tsc_hz));
+		jint("device_restore_ns", ticks_ns(tsc_main, drv.tsc_first_io, s->tsc_hz));
+		jint("blackout_ns", ticks_ns(s->save_tsc_start, drv.tsc_first_io, s->tsc_hz));
+	} else {
+		jnull("blackout_ns");
+	}
+	return finish(0);
+}
+
+static int cmd_status(void)
+{
+	const struct nvs_record *s = &drv.cur;
+	const char *problem;
+	bool present;
+	char ka[8] = "", path[96];
+	int fd;
+
+	if (nvd_state_map(&drv, false, &present))
+		return fail();
+	jbool("record_present", present);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/keep_alive", drv.bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && read(fd, ka, 1) == 1)
+		jint("sysfs_keep_alive", ka[0] - '0');
+	if (fd >= 0)
+		close(fd);
+	if (!present)
+		return finish(0);
+	problem = nvd_record_problem(&drv);
+	memcpy(&drv.cur, (const void *)drv.rec, sizeof(drv.cur));
+	jhex("record_phys", drv.mem[M_STATE].phys);
+	jstr("record_problem", problem);
+	jint("seq", (long long)s->seq);
+	jbool("saved", s->flags & NVS_F_SAVED);
+	jbool("saved_keep_alive", s->flags & NVS_F_KEEP_ALIVE);
+	jfixed("boot_id", s->boot_id, sizeof(s->boot_id));
+	jfixed("serial", s->serial, sizeof(s->serial));
+	jfixed("model", s->model, sizeof(s->model));
+	jint("nsze", (long long)s->nsze);
+	jint("lba_size", s->lba_shift < 32 ? 1ll << s->lba_shift : 0);
+	jint("queues", s->nr_io_queues);
+	jint("depth", s->depth);
+	for (unsigned int i = 0; i <= s->nr_io_queues && i <= NVS_MAX_QUEUES; i++) {
+		const struct nvs_queue *q = i ? &s->io[i - 1] : &s->admin;
+		char k[16];
+
+		snprintf(k, sizeof(k), "q%u", i);
+		jkey(k);
+		jraw("{\"sq\":\"0x%" PRIx64 "\",\"cq\":\"0x%" PRIx64 "\",\"size\":%u,\"sq_tail\":%u,"
+		     "\"cq_head\":%u,\"phase\":%u,\"next_cid\":%u}", q->sq_phys, q->cq_phys,
+		     q->size, q->sq_tail, q->cq_head, q->phase, q->next_cid);
+	}
+	jint("inflight", s->nr_inflight);
+	jint("ranges", s->nr_ranges);
+	jint("bytes_written", (long long)s->bytes_written);
+	jint("saves", s->saves);
+	jint("restores", s->restores);
+	return finish(0);
+}
+
+static int cmd_debug_disable(void)
+{
+	uint32_t cc;
+
+	if (nvd_open_device(&drv))
+		return fail();
+	cc = nvd_rd32(&drv, NVME_REG_CC);
+	jhex("cc_before", cc);
+	nvd_wr_cc(&drv, cc & ~NVME_CC_EN);
+	jhex("cc_after", nvd_rd32(&drv, NVME_REG_CC));
+	return finish(0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *bdf = getenv("PDMA_NVME_BDF");
+	char norm[16];
+	int i = 1, q;
+
+	t_main = nvd_now_ns();
+	tsc_main = nvd_tsc();
+	raw_main = raw_ns();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	jraw("{");
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "-d"))
+			bdf = argv[i + 1];
+		else if (!strcmp(argv[i], "--timeout-ms"))
+			drv.timeout_ms = (unsigned int)atoi(argv[i + 1]);
+		else
+			break;
+	}
+	q = drv.timeout_ms;
+	if (!bdf)
+		bdf = DEFAULT_BDF;
+	jstr("cmd", i < argc ? argv[i] : "");
+	if (!nvd_parse_bdf(bdf, norm, sizeof(norm))) {
+		jstr("bdf", bdf);
+		return usage("BDF must look like 0000:01:00.0");
+	}
+	nvd_init_struct(&drv, norm);
+	if (q)
+		drv.timeout_ms = (unsigned int)q;
+	jstr("bdf", norm);
+	if (i >= argc)
+		return usage("pdma-nvme [-d BDF] COMMAND ...");
+	argv += i + 1;
+	argc -= i + 1;
+	/* Geometry options for init and restore */
+	for (q = 0; q + 1 < argc; q++) {
+		if (!strcmp(argv[q], "--queues") || !strcmp(argv[q], "--depth")) {
+			unsigned int v = (unsigned int)strtoul(argv[q + 1], NULL, 0);
+
+			if (!strcmp(argv[q], "--queues"))
+				drv.nq = v;
+			else
+				drv.depth = v;
+			memmove(&argv[q], &argv[q + 2], sizeof(*argv) * (size_t)(argc - q - 1));
+			argc -= 2;
+			q--;
+		}
+	}
+	if (!strcmp(argv[-1], "init"))
+		return argc ? usage("init [--queues N] [--depth D]") : cmd_init();
+	if (!strcmp(argv[-1], "write"))
+		return cmd_write(argc, argv);
+	if (!strcmp(argv[-1], "read"))
+		return cmd_read(argc, argv);
+	if (!strcmp(argv[-1], "verify"))
+		return cmd_verify(argc, argv);
+	if (!strcmp(argv[-1], "wait"))
+		return argc ? usage("wait") : cmd_wait();
+	if (!strcmp(argv[-1], "save"))
+		return cmd_save(argc, argv);
+	if (!strcmp(argv[-1], "restore"))
+		return argc ? usage("restore [--queues N] [--depth D]") : cmd_restore();
+	if (!strcmp(argv[-1], "status"))
+		return argc ? usage("status") : cmd_status();
+	if (!strcmp(argv[-1], "debug-disable"))
+		return argc ? usage("debug-disable") : cmd_debug_disable();
+	return usage("unknown command");
+}
