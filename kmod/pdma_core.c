@@ -258,6 +258,14 @@ static s64 pdma_find(const struct pdma_core *core, const char *name)
 	return slot;
 }
 
+/* As pdma_find(), for a change: -EROFS first if the core is not writable. */
+static s64 pdma_find_writable(const struct pdma_core *core, const char *name)
+{
+	int ret = pdma_writable(core);
+
+	return ret ? ret : pdma_find(core, name);
+}
+
 /**
  * pdma_core_alloc() - allocate and record a named buffer
  * @core:  live core
@@ -337,10 +345,7 @@ int pdma_core_free(struct pdma_core *core, const char *name)
 	s64 slot;
 	int ret;
 
-	ret = pdma_writable(core);
-	if (ret)
-		return ret;
-	slot = pdma_find(core, name);
+	slot = pdma_find_writable(core, name);
 	if (slot < 0)
 		return slot;
 	e = &core->img[0].ent[slot];
@@ -372,12 +377,8 @@ int pdma_core_claim(struct pdma_core *core, const char *name,
 {
 	struct pdma_table_entry *e;
 	s64 slot;
-	int ret;
 
-	ret = pdma_writable(core);
-	if (ret)
-		return ret;
-	slot = pdma_find(core, name);
+	slot = pdma_find_writable(core, name);
 	if (slot < 0)
 		return slot;
 	e = &core->img[0].ent[slot];

@@ -28,41 +28,11 @@
 #include <sys/stat.h>
 #include <linux/vfio.h>
 
-/* From the keep-alive series; the build host's headers may predate it. */
-#ifndef VFIO_DEVICE_FEATURE_KEEP_ALIVE
-#define VFIO_DEVICE_FEATURE_KEEP_ALIVE 11
-struct vfio_device_feature_keep_alive {
-	__u32 enable;
-	__u32 flags;
-#define VFIO_DEVICE_KEEP_ALIVE_RESTORED (1 << 0)
-};
-#endif
+#include "nvme/nvme_regs.h"
+#include "nvme/vfio_keep_alive.h"
 
 #define EXIT_CHECK 1
 #define EXIT_IO 2
-
-/* NVMe controller registers */
-#define NVME_CAP 0x00
-#define NVME_VS 0x08
-#define NVME_INTMS 0x0c
-#define NVME_CC 0x14
-#define NVME_CSTS 0x1c
-#define NVME_AQA 0x24
-#define NVME_ASQ 0x28
-#define NVME_ACQ 0x30
-#define NVME_DB 0x1000
-
-#define CC_EN (1u << 0)
-#define CC_IOSQES(x) ((uint32_t)(x) << 16)
-#define CC_IOCQES(x) ((uint32_t)(x) << 20)
-#define CSTS_RDY (1u << 0)
-#define CSTS_CFS (1u << 1)
-
-#define CAP_MQES(c) ((uint32_t)((c) & 0xffff))
-#define CAP_TO(c) ((uint32_t)(((c) >> 24) & 0xff))
-#define CAP_DSTRD(c) ((uint32_t)(((c) >> 32) & 0xf))
-#define CAP_CSS_NVM(c) (((c) >> 37) & 1)
-#define CAP_MPSMIN(c) ((uint32_t)(((c) >> 48) & 0xf))
 
 /* JSON output: one object, built up as we go, printed once at exit. */
 bool js_empty(void);

@@ -559,20 +559,20 @@ uint16_t js_nvme_regs(struct vdev *v)
 		return cmd;
 	}
 	bar_map(v);
-	cap = rd64(v, NVME_CAP);
-	cc = rd32(v, NVME_CC);
-	csts = rd32(v, NVME_CSTS);
+	cap = rd64(v, NVME_REG_CAP);
+	cc = rd32(v, NVME_REG_CC);
+	csts = rd32(v, NVME_REG_CSTS);
 	js_open("nvme");
 	js_hex("cap", cap, 16);
-	js_hex("vs", rd32(v, NVME_VS), 8);
+	js_hex("vs", rd32(v, NVME_REG_VS), 8);
 	js_hex("cc", cc, 8);
-	js_int("cc_en", cc & CC_EN);
+	js_int("cc_en", cc & NVME_CC_EN);
 	js_hex("csts", csts, 8);
-	js_int("csts_rdy", !!(csts & CSTS_RDY));
-	js_int("csts_cfs", !!(csts & CSTS_CFS));
-	js_hex("aqa", rd32(v, NVME_AQA), 8);
-	js_hex("asq", rd64(v, NVME_ASQ), 16);
-	js_hex("acq", rd64(v, NVME_ACQ), 16);
+	js_int("csts_rdy", !!(csts & NVME_CSTS_RDY));
+	js_int("csts_cfs", !!(csts & NVME_CSTS_CFS));
+	js_hex("aqa", rd32(v, NVME_REG_AQA), 8);
+	js_hex("asq", rd64(v, NVME_REG_ASQ), 16);
+	js_hex("acq", rd64(v, NVME_REG_ACQ), 16);
 	js_close();
 	return cmd;
 }

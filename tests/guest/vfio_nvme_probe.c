@@ -117,36 +117,38 @@ static int cmd_init(const char *bdf, const struct memarg *memarg,
 		cfg_write16(&v, 0x04, cmd | 0x6); /* memory decode, bus master */
 	bar_map(&v);
 
-	cap = rd64(&v, NVME_CAP);
-	if (!CAP_CSS_NVM(cap))
+	cap = rd64(&v, NVME_REG_CAP);
+	if (!NVME_CAP_CSS_NVM(cap))
 		fail(EXIT_CHECK, "CAP 0x%" PRIx64 ": NVM command set not supported",
 		     cap);
-	if (CAP_MPSMIN(cap) != 0)
+	if (NVME_CAP_MPSMIN(cap) != 0)
 		fail(EXIT_CHECK, "CAP 0x%" PRIx64 ": 4 KiB pages not supported",
 		     cap);
 
 	/* Firmware (SeaBIOS) may have left the controller enabled */
-	cc = rd32(&v, NVME_CC);
+	cc = rd32(&v, NVME_REG_CC);
 	js_hex("cc_at_open", cc, 8);
-	if (cc & CC_EN)
-		wr32(&v, NVME_CC, cc & ~CC_EN);
+	if (cc & NVME_CC_EN)
+		wr32(&v, NVME_REG_CC, cc & ~NVME_CC_EN);
 	wait_rdy(&v, cap, false);
 
 	q.v = &v;
 	q.m = &m;
-	q.qsize = CAP_MQES(cap) + 1 < QSIZE_MAX ? CAP_MQES(cap) + 1 : QSIZE_MAX;
-	q.stride = 4u << CAP_DSTRD(cap);
+	q.qsize = NVME_CAP_MQES(cap) + 1;
+	if (q.qsize > QSIZE_MAX)
+		q.qsize = QSIZE_MAX;
+	q.stride = 4u << NVME_CAP_DSTRD(cap);
 	q.phase = 1;
 	memset((void *)(m.virt + OFF_SQ), 0, 0x1000);
 	memset((void *)(m.virt + OFF_CQ), 0, 0x1000);
 	m.st->magic = 0;
 
 	aqa = (q.qsize - 1) << 16 | (q.qsize - 1);
-	wr32(&v, NVME_INTMS, 0xffffffff); /* polled: no pin interrupts */
-	wr32(&v, NVME_AQA, aqa);
-	wr64(&v, NVME_ASQ, m.phys + OFF_SQ);
-	wr64(&v, NVME_ACQ, m.phys + OFF_CQ);
-	wr32(&v, NVME_CC, CC_IOCQES(4) | CC_IOSQES(6) | CC_EN);
+	wr32(&v, NVME_REG_INTMS, 0xffffffff); /* polled: no pin interrupts */
+	wr32(&v, NVME_REG_AQA, aqa);
+	wr64(&v, NVME_REG_ASQ, m.phys + OFF_SQ);
+	wr64(&v, NVME_REG_ACQ, m.phys + OFF_CQ);
+	wr32(&v, NVME_REG_CC, NVME_CC_IOCQES(4) | NVME_CC_IOSQES(6) | NVME_CC_EN);
 	wait_rdy(&v, cap, true);
 
 	identify(&q, vendor);
@@ -205,25 +207,25 @@ static int cmd_identify_resume(const char *bdf, const struct memarg *memarg)
 	if (!(cmd & 0x2))
 		fail(EXIT_CHECK, "PCI COMMAND 0x%04x: memory decode disabled",
 		     cmd);
-	cap = rd64(&v, NVME_CAP);
-	cc = rd32(&v, NVME_CC);
-	csts = rd32(&v, NVME_CSTS);
-	aqa = rd32(&v, NVME_AQA);
-	asq = rd64(&v, NVME_ASQ);
-	acq = rd64(&v, NVME_ACQ);
+	cap = rd64(&v, NVME_REG_CAP);
+	cc = rd32(&v, NVME_REG_CC);
+	csts = rd32(&v, NVME_REG_CSTS);
+	aqa = rd32(&v, NVME_REG_AQA);
+	asq = rd64(&v, NVME_REG_ASQ);
+	acq = rd64(&v, NVME_REG_ACQ);
 
 	/* Check everything before trusting the queue; report all failures */
-	if (!(cc & CC_EN))
+	if (!(cc & NVME_CC_EN))
 		check_failed("CC 0x%08x: CC.EN=0, the controller was reset", cc);
-	if (!(csts & CSTS_RDY) || (csts & CSTS_CFS))
+	if (!(csts & NVME_CSTS_RDY) || (csts & NVME_CSTS_CFS))
 		check_failed("CSTS 0x%08x: controller not ready (RDY=%u CFS=%u)",
-			     csts, csts & CSTS_RDY, !!(csts & CSTS_CFS));
+			     csts, csts & NVME_CSTS_RDY, !!(csts & NVME_CSTS_CFS));
 	if (aqa != st->aqa || asq != st->asq || acq != st->acq)
 		check_failed("admin queue registers AQA 0x%x ASQ 0x%" PRIx64 " ACQ 0x%" PRIx64 " do not match the saved 0x%x 0x%" PRIx64 " 0x%" PRIx64,
 			     aqa, asq, acq, st->aqa, st->asq, st->acq);
-	if (4u << CAP_DSTRD(cap) != st->dstrd)
+	if (4u << NVME_CAP_DSTRD(cap) != st->dstrd)
 		check_failed("CAP.DSTRD changed: doorbell stride %u, saved %u",
-			     4u << CAP_DSTRD(cap), st->dstrd);
+			     4u << NVME_CAP_DSTRD(cap), st->dstrd);
 	if (!(cmd & 0x4))
 		check_failed("PCI COMMAND 0x%04x: bus master disabled, the device was quiesced",
 			     cmd);

@@ -7,25 +7,6 @@
 #include "vfio_nvme.h"
 #include "libpdma/libpdma.h"
 
-#define NVME_ADMIN_IDENTIFY 0x06
-#define NVME_ID_CNS_CTRL 0x01
-
-struct nvme_sqe {
-	uint32_t cdw0;
-	uint32_t nsid;
-	uint32_t cdw2, cdw3;
-	uint64_t mptr;
-	uint64_t prp1, prp2;
-	uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
-};
-
-struct nvme_cqe {
-	uint32_t dw0, dw1;
-	uint16_t sqhd, sqid;
-	uint16_t cid;
-	uint16_t status; /* bit 0: phase tag */
-};
-
 static void mem_dev(struct mem *m, const char *arg)
 {
 	char *end;
@@ -95,7 +76,7 @@ void mem_map(struct mem *m, const struct memarg *a, bool may_alloc)
 static unsigned int ready_timeout(uint64_t cap)
 {
 	/* CAP.TO is in 500 ms units; TCG guests are slow, add slack */
-	return timeout_ms ? timeout_ms : CAP_TO(cap) * 500 + 5000;
+	return timeout_ms ? timeout_ms : NVME_CAP_TO(cap) * 500 + 5000;
 }
 
 void wait_rdy(struct vdev *v, uint64_t cap, bool want)
@@ -105,13 +86,13 @@ void wait_rdy(struct vdev *v, uint64_t cap, bool want)
 	uint32_t csts;
 
 	for (;;) {
-		csts = rd32(v, NVME_CSTS);
+		csts = rd32(v, NVME_REG_CSTS);
 		if (csts == 0xffffffff)
 			fail(EXIT_CHECK, "CSTS reads all ones: device gone");
-		if (want && (csts & CSTS_CFS))
+		if (want && (csts & NVME_CSTS_CFS))
 			fail(EXIT_CHECK, "CSTS.CFS=1 while enabling (CSTS 0x%x)",
 			     csts);
-		if (!!(csts & CSTS_RDY) == want)
+		if (!!(csts & NVME_CSTS_RDY) == want)
 			return;
 		if (now_ms() - start > limit)
 			fail(EXIT_CHECK,
@@ -147,19 +128,19 @@ void identify(struct queue *q, uint16_t vendor)
 
 	sqe = (volatile struct nvme_sqe *)(q->m->virt + OFF_SQ) + q->sq_tail;
 	memset((void *)sqe, 0, sizeof(*sqe));
-	sqe->cdw0 = NVME_ADMIN_IDENTIFY | (uint32_t)cid << 16;
+	sqe->cdw0 = NVME_ADM_IDENTIFY | (uint32_t)cid << 16;
 	sqe->nsid = 0;
 	sqe->prp1 = q->m->phys + OFF_ID;
 	sqe->cdw10 = NVME_ID_CNS_CTRL;
 	__sync_synchronize();
 
 	q->sq_tail = (q->sq_tail + 1) % q->qsize;
-	wr32(q->v, NVME_DB, q->sq_tail);
+	wr32(q->v, NVME_REG_DB, q->sq_tail);
 
 	start = now_ms();
 	while ((cqe->status & 1) != q->phase) {
 		if (now_ms() - start > limit) {
-			uint32_t csts = rd32(q->v, NVME_CSTS);
+			uint32_t csts = rd32(q->v, NVME_REG_CSTS);
 
 			fail(EXIT_CHECK,
 			     "timeout after %u ms waiting for the Identify completion (CID %u, CQ head %u, phase %u, CSTS 0x%x)",
@@ -179,7 +160,7 @@ void identify(struct queue *q, uint16_t vendor)
 	q->cq_head = (q->cq_head + 1) % q->qsize;
 	if (q->cq_head == 0)
 		q->phase ^= 1;
-	wr32(q->v, NVME_DB + q->stride, q->cq_head);
+	wr32(q->v, NVME_REG_DB + q->stride, q->cq_head);
 	q->next_cid = (q->next_cid + 1) & 0xffff;
 
 	if (cqe->cid != cid)

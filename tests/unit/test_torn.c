@@ -99,6 +99,18 @@ static int same(const struct snapshot *a, enum pdma_load_result ra,
 	return !differ;
 }
 
+/* Back to the bytes @before, loaded; the next commit crashes at store @k. */
+static void arm_crash(const u8 *before, size_t bytes, unsigned long k,
+		      unsigned int mode)
+{
+	memcpy(R.mem, before, bytes);
+	region_load(&R, NULL);
+	R.stores = 0;
+	R.crash_at = k;
+	R.crash_mode = mode;
+	R.crashed = false;
+}
+
 static int torn_commits(void)
 {
 	size_t bytes;
@@ -140,12 +152,7 @@ static int torn_commits(void)
 			for (mode = CRASH_DROP; mode <= CRASH_HALF; mode++) {
 				if (mode == CRASH_HALF && k == n)
 					continue;
-				memcpy(R.mem, before, bytes);
-				region_load(&R, NULL);
-				R.stores = 0;
-				R.crash_at = k;
-				R.crash_mode = mode;
-				R.crashed = false;
+				arm_crash(before, bytes, k, mode);
 				if (run_step(s))
 					goto fail;
 				R.crash_at = -1;
@@ -193,6 +200,22 @@ out:
 	return ret;
 }
 
+/* One step of the random history, chosen by @pick; failures are fine. */
+static void random_step(const char *nm, u64 pick)
+{
+	int op = (pick >> 8) % 10;
+
+	if (op < 5)
+		pdma_core_alloc(R.core, nm, 4096 * (1 + (pick >> 16) % 64),
+				4096ULL << ((pick >> 24) % 6), 0, NULL);
+	else if (op < 8)
+		pdma_core_free(R.core, nm);
+	else if (op < 9)
+		pdma_core_claim(R.core, nm, NULL);
+	else
+		pdma_core_adopt(R.core);
+}
+
 /* Same with a larger random history: every commit of 200 random steps. */
 static int torn_random_history(void)
 {
@@ -216,22 +239,13 @@ static int torn_random_history(void)
 		u64 pick = rnd_next(&rs);
 		const char *name = N("r%llu", (unsigned long long)(pick % 40));
 		char nm[PDMA_NAME_MAX];
-		int op = (pick >> 8) % 10;
 
 		memcpy(nm, name, sizeof(nm));
 		memcpy(before, R.mem, bytes);
 		if (snapshot_take(R.core, &old))
 			goto out;
 		R.stores = 0;
-		if (op < 5)
-			pdma_core_alloc(R.core, nm, 4096 * (1 + (pick >> 16) % 64),
-					4096ULL << ((pick >> 24) % 6), 0, NULL);
-		else if (op < 8)
-			pdma_core_free(R.core, nm);
-		else if (op < 9)
-			pdma_core_claim(R.core, nm, NULL);
-		else
-			pdma_core_adopt(R.core);
+		random_step(nm, pick);
 		n = R.stores;
 		memcpy(after, R.mem, bytes);
 		if (snapshot_take(R.core, &new))
@@ -241,23 +255,8 @@ static int torn_random_history(void)
 			unsigned int mode;
 
 			for (mode = CRASH_DROP; mode <= CRASH_HALF; mode++) {
-				memcpy(R.mem, before, bytes);
-				region_load(&R, NULL);
-				R.stores = 0;
-				R.crash_at = k;
-				R.crash_mode = mode;
-				R.crashed = false;
-				if (op < 5)
-					pdma_core_alloc(R.core, nm,
-							4096 * (1 + (pick >> 16) % 64),
-							4096ULL << ((pick >> 24) % 6),
-							0, NULL);
-				else if (op < 8)
-					pdma_core_free(R.core, nm);
-				else if (op < 9)
-					pdma_core_claim(R.core, nm, NULL);
-				else
-					pdma_core_adopt(R.core);
+				arm_crash(before, bytes, k, mode);
+				random_step(nm, pick);
 				R.crash_at = -1;
 				R.crashed = false;
 				r = region_load(&R, NULL);

@@ -10,6 +10,8 @@
  *   nvme_state.c  pdma allocations, the state record and its range log
  *   nvme_restore.c  attach (same kernel) and restore (after kexec)
  *   nvme_state.h  the state record layout (an on-memory contract)
+ *   nvme_regs.h   NVMe registers, opcodes, SQE/CQE (shared with vfio_nvme_probe)
+ *   vfio_keep_alive.h  the keep-alive VFIO feature, if <linux/vfio.h> lacks it
  *   pdma-nvme.c   the CLI commands; nvme_cli.[ch] its JSON output and helpers
  *
  * Every function that can fail returns 0 or -1; on -1 the reason is in
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "libpdma/libpdma.h"
+#include "nvme_regs.h"
 #include "nvme_state.h"
 
 #define NVD_EXIT_OK 0
@@ -36,46 +39,8 @@
 #define NVD_SLOTS 16		  /* in-flight I/O commands per queue */
 #define NVD_CHUNK (128u << 10) /* bytes per I/O command, before MDTS */
 
-/* NVMe registers and bits */
-#define NVME_REG_CAP 0x00
-#define NVME_REG_VS 0x08
-#define NVME_REG_INTMS 0x0c
-#define NVME_REG_CC 0x14
-#define NVME_REG_CSTS 0x1c
-#define NVME_REG_AQA 0x24
-#define NVME_REG_ASQ 0x28
-#define NVME_REG_ACQ 0x30
-#define NVME_REG_DB 0x1000
-#define NVME_CC_EN 0x1u
-#define NVME_CC_IO (6u << 16 | 4u << 20) /* IOSQES 64 B, IOCQES 16 B */
-#define NVME_CSTS_RDY 0x1u
-#define NVME_CSTS_CFS 0x2u
-#define NVME_CSTS_SHST(c) (((c) >> 2) & 3)
-
-/* Opcodes */
-#define NVME_ADM_CREATE_SQ 0x01
-#define NVME_ADM_CREATE_CQ 0x05
-#define NVME_ADM_IDENTIFY 0x06
-#define NVME_ADM_SET_FEATURES 0x09
-#define NVME_IO_FLUSH 0x00
-#define NVME_IO_WRITE 0x01
-#define NVME_IO_READ 0x02
-
-struct nvme_sqe {
-	uint32_t cdw0;
-	uint32_t nsid;
-	uint32_t cdw2, cdw3;
-	uint64_t mptr;
-	uint64_t prp1, prp2;
-	uint32_t cdw10, cdw11, cdw12, cdw13, cdw14, cdw15;
-};
-
-struct nvme_cqe {
-	uint32_t dw0, dw1;
-	uint16_t sqhd, sqid;
-	uint16_t cid;
-	uint16_t status; /* bit 0: phase tag */
-};
+/* CC I/O queue entry sizes: IOSQES 64 B, IOCQES 16 B */
+#define NVME_CC_IO (NVME_CC_IOSQES(6) | NVME_CC_IOCQES(4))
 
 /* One pdma allocation, claimed and mapped */
 struct nvd_mem {

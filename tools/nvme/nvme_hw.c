@@ -21,24 +21,7 @@
 #include <linux/vfio.h>
 
 #include "nvme_drv.h"
-
-/* From the keep-alive series (kmod/patches/0008); Debian's header lacks it */
-#ifndef VFIO_DEVICE_FEATURE_KEEP_ALIVE
-#define VFIO_DEVICE_FEATURE_KEEP_ALIVE 11
-struct vfio_device_feature_keep_alive {
-	__u32 enable;
-	__u32 flags;
-};
-#endif
-#ifndef VFIO_DEVICE_KEEP_ALIVE_RESTORED
-#define VFIO_DEVICE_KEEP_ALIVE_RESTORED (1u << 0)
-#endif
-
-#define CAP_MQES(c) ((unsigned int)((c) & 0xffff))
-#define CAP_TO_MS(c) ((unsigned int)(((c) >> 24) & 0xff) * 500u)
-#define CAP_DSTRD(c) ((unsigned int)(((c) >> 32) & 0xf))
-#define CAP_CSS_NVM(c) (((c) >> 37) & 1)
-#define CAP_MPSMIN(c) ((unsigned int)(((c) >> 48) & 0xf))
+#include "vfio_keep_alive.h"
 
 int nvd_err(struct nvd *d, int code, const char *fmt, ...)
 {
@@ -257,7 +240,7 @@ void nvd_wr_cc(struct nvd *d, uint32_t val)
 
 static int wait_rdy(struct nvd *d, uint64_t cap, bool want)
 {
-	uint64_t limit = (CAP_TO_MS(cap) + 5000ull) * 1000000ull, start = nvd_now_ns();
+	uint64_t limit = (NVME_CAP_TO(cap) * 500u + 5000ull) * 1000000ull, start = nvd_now_ns();
 	uint32_t csts;
 
 	for (;;) {
@@ -307,7 +290,7 @@ static int identify(struct nvd *d)
 	volatile uint8_t *id = d->mem[M_ID].virt;
 	struct nvs_record *s = &d->cur;
 	struct nvme_sqe c = { .cdw0 = NVME_ADM_IDENTIFY, .prp1 = d->mem[M_ID].phys,
-			      .cdw10 = 1 };
+			      .cdw10 = NVME_ID_CNS_CTRL };
 	unsigned int flbas, mdts;
 	uint32_t nn;
 
@@ -319,14 +302,14 @@ static int identify(struct nvd *d)
 	copy_trim(s->model, id + 24, sizeof(s->model));
 	copy_trim(s->firmware, id + 64, sizeof(s->firmware));
 	mdts = id[77];
-	s->mdts_bytes = mdts ? (NVD_PAGE << CAP_MPSMIN(s->cap)) << mdts : 0;
+	s->mdts_bytes = mdts ? (NVD_PAGE << NVME_CAP_MPSMIN(s->cap)) << mdts : 0;
 	nn = id[516] | id[517] << 8 | id[518] << 16 | (uint32_t)id[519] << 24;
 	if (nn < 1)
 		return nvd_err(d, NVD_EXIT_FAIL, "%s: controller has no namespace", d->bdf);
 
 	memset((void *)id, 0, NVD_PAGE);
 	c = (struct nvme_sqe){ .cdw0 = NVME_ADM_IDENTIFY, .nsid = 1,
-			       .prp1 = d->mem[M_ID].phys, .cdw10 = 0 };
+			       .prp1 = d->mem[M_ID].phys, .cdw10 = NVME_ID_CNS_NS };
 	if (admin(d, &c, "Identify Namespace 1"))
 		return -1;
 	s->nsid = 1;
@@ -385,19 +368,19 @@ int nvd_full_init(struct nvd *d)
 	if ((cmd & 0x6) != 0x6 && nvd_cfg_write16(d, 0x04, cmd | 0x6))
 		return -1;
 	cap = nvd_rd64(d, NVME_REG_CAP);
-	if (!CAP_CSS_NVM(cap) || CAP_MPSMIN(cap) != 0)
+	if (!NVME_CAP_CSS_NVM(cap) || NVME_CAP_MPSMIN(cap) != 0)
 		return nvd_err(d, NVD_EXIT_FAIL, "%s: CAP 0x%" PRIx64 ": need the NVM command "
 			       "set and 4 KiB pages", d->bdf, cap);
-	if (d->depth > CAP_MQES(cap) + 1u)
+	if (d->depth > NVME_CAP_MQES(cap) + 1u)
 		return nvd_err(d, NVD_EXIT_IO, "%s: queue depth %u above CAP.MQES+1 = %u", d->bdf,
-			       d->depth, CAP_MQES(cap) + 1);
+			       d->depth, NVME_CAP_MQES(cap) + 1);
 	cc = nvd_rd32(d, NVME_REG_CC);
 	if (cc & NVME_CC_EN)
 		nvd_wr_cc(d, cc & ~NVME_CC_EN);
 	if (wait_rdy(d, cap, false))
 		return -1;
 
-	d->stride = 4u << CAP_DSTRD(cap);
+	d->stride = 4u << NVME_CAP_DSTRD(cap);
 	s->cap = cap;
 	nvd_queue_setup(d, &d->admin, 0, (uint16_t)d->depth, d->mem[M_ASQ].virt,
 			d->mem[M_ASQ].phys, d->mem[M_ACQ].virt, d->mem[M_ACQ].phys);
