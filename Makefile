@@ -81,9 +81,11 @@ $(LIBPDMA_SO): $(BUILD)/obj/libpdma.o
 	$(CC) -shared -Wl,-soname,libpdma.so.$(SOVERSION) -o $@ $^
 
 # pdma-dump interprets region bytes only through the core, in inspection mode.
-$(BIN)/pdma-dump: tools/pdma-dump.c $(CORE_SRCS) $(LIBPDMA) $(HEADERS)
+# It reads the source in pdma-dump.c and reports in pdma_dump_report.c.
+DUMP_SRCS := tools/pdma-dump.c tools/pdma_dump_report.c
+$(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(CORE_SRCS) $(LIBPDMA)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
