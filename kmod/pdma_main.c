@@ -54,13 +54,19 @@ static const char *pdma_state_name(u32 flags)
 	return "fresh";
 }
 
-/* Stores into the region from the core's commit path. */
+/*
+ * Stores into the region from the core's commit path. The commit protocol
+ * needs each call's stores visible before the next call's (the CRC lands
+ * last), also to a CPU that panics into a kdump kernel: hence the wmb().
+ */
 static void pdma_region_write(void *ctx, u64 off, const void *src, size_t len)
 {
 	struct pdma_dev *pdma = ctx;
 
 	lockdep_assert_held(&pdma->lock);
 	memcpy(pdma->virt + off, src, len);
+	/* Order this store before the next one: the CRC store comes last. */
+	wmb();
 }
 
 static const struct pdma_core_ops pdma_region_ops = {
