@@ -83,8 +83,10 @@ static int pdma_do_lookup(struct pdma_dev *pdma, struct pdma_lookup *req)
 	char name[PDMA_NAME_MAX];
 	int ret;
 
+	/* Only the name is input; the rest of the entry must come in zeroed. */
 	if (!pdma_zeroed(req->reserved, sizeof(req->reserved)) ||
-	    !pdma_zeroed(req->entry.reserved, sizeof(req->entry.reserved)))
+	    !pdma_zeroed((char *)&req->entry + sizeof(req->entry.name),
+			 sizeof(req->entry) - sizeof(req->entry.name)))
 		return -EINVAL;
 	memcpy(name, req->entry.name, sizeof(name));
 	mutex_lock(&pdma->lock);

@@ -29,6 +29,7 @@ CASES = {
     "alloc_duplicate_name_eexist": "Expect a second ALLOC of a live name to fail with EEXIST.",
     "lookup_unknown_enoent": "Expect LOOKUP of an unknown name to fail with ENOENT.",
     "lookup_reserved_nonzero_einval": "Expect non-zero reserved LOOKUP bytes to fail with EINVAL.",
+    "lookup_output_field_nonzero_einval": "Expect LOOKUP entry fields other than the name to be zero on input, else EINVAL.",
     "free_unknown_enoent": "Expect FREE of an unknown name to fail with ENOENT.",
     "free_reserved_nonzero_einval": "Expect non-zero reserved FREE bytes to fail with EINVAL.",
     "list_pad_nonzero_einval": "Expect non-zero LIST padding to fail with EINVAL.",

@@ -5,7 +5,8 @@
  * per test: {"test": NAME, "ok": true|false, "detail": "..."}; the host
  * turns each line into its own pytest case.
  *
- * Exit: 0 all passed, 1 a test failed, 2 setup error.
+ * Exit: 0 all passed, 1 a test failed or the device could not be opened
+ * (kselftest convention: 0, 1, or 77 for skip; this test never skips).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,6 +132,10 @@ static void test_lookup_free_list(void)
 	EXPECT_ERRNO("lookup_unknown_enoent", ENOENT, ioctl(fd, PDMA_IOC_LOOKUP, &lk));
 	lk.reserved[0] = 1;
 	EXPECT_ERRNO("lookup_reserved_nonzero_einval", EINVAL, ioctl(fd, PDMA_IOC_LOOKUP, &lk));
+	lk.reserved[0] = 0;
+	lk.entry.phys = 1;
+	EXPECT_ERRNO("lookup_output_field_nonzero_einval", EINVAL,
+		     ioctl(fd, PDMA_IOC_LOOKUP, &lk));
 	EXPECT_ERRNO("free_unknown_enoent", ENOENT, do_free("nosuch"));
 	strcpy(fr.name, "x");
 	fr.reserved[1] = 1;
@@ -205,8 +210,8 @@ int main(int argc, char **argv)
 
 	fd = open(path, O_RDWR);
 	if (fd < 0) {
-		fprintf(stderr, "pdma_abi_test: %s: %s\n", path, strerror(errno));
-		return 2;
+		fprintf(stderr, "pdma_abi_test: %s: %s (is pdma loaded?)\n", path, strerror(errno));
+		return 1;
 	}
 	test_alloc_args();
 	test_names();

@@ -118,8 +118,8 @@ struct pdma_entry_info {
 
 /**
  * struct pdma_lookup - PDMA_IOC_LOOKUP: claim an entry by name
- * @name:     in: name (the entry fields below are ignored on input)
- * @entry:    out: the entry; a preserved entry becomes claimed
+ * @entry:    in: @entry.name, every other field zero; out: the entry, and a
+ *            preserved entry becomes claimed
  * @reserved: must be zero
  *
  * Looking up an allocated or already claimed entry succeeds and changes
