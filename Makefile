@@ -155,5 +155,6 @@ install: $(TOOLS) $(LIBPDMA) $(LIBPDMA_SO)
 clean:
 	rm -rf $(BUILD)
 	+$(MAKE) -C tests/unit clean
-	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
+	rm -f kmod/*.o kmod/.*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 		kmod/Module.symvers
+	rm -rf .pytest_cache tests/__pycache__ tools/vm/__pycache__
