@@ -45,6 +45,7 @@ CASES = {
     "free_while_mapped_ebusy": "Expect FREE of a mapped allocation to fail with EBUSY.",
     "free_while_second_mapping_ebusy": "Expect FREE to fail with EBUSY while any mapping remains.",
     "free_after_munmap_succeeds": "Expect FREE to succeed once every mapping is gone.",
+    "mmap_2m_aligned_maps_pmds": "Expect a 2 MiB-aligned 8 MiB mapping to fault in 4 PMDs, not 2048 pages.",
 }
 
 

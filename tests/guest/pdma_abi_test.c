@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <linux/pdma.h>
@@ -204,6 +205,41 @@ static void test_mmap(void)
 	       strerrorname_np(errno));
 }
 
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/* 8 MiB at 2 MiB alignment, every 4 KiB page touched: 4 PMD faults. */
+static void test_huge_mapping(void)
+{
+	const __u64 len = 8ULL << 20;
+	struct pdma_alloc a;
+	volatile char *p;
+	long before;
+
+	if (do_alloc("huge", len, 2ULL << 20, &a)) {
+		report("mmap_2m_aligned_maps_pmds", 0, "alloc failed: %s", strerrorname_np(errno));
+		return;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a.offset);
+	if (p == MAP_FAILED) {
+		report("mmap_2m_aligned_maps_pmds", 0, "mmap failed: %s", strerrorname_np(errno));
+		do_free("huge");
+		return;
+	}
+	before = minor_faults();
+	for (__u64 off = 0; off < len; off += 4096)
+		p[off] = 1;
+	report("mmap_2m_aligned_maps_pmds", minor_faults() - before == 4,
+	       "%ld faults for 8 MiB, want 4 (address %p)", minor_faults() - before, (void *)p);
+	munmap((void *)p, len);
+	do_free("huge");
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "/dev/pdma";
@@ -218,6 +254,7 @@ int main(int argc, char **argv)
 	test_lookup_free_list();
 	test_exhaustion();
 	test_mmap();
+	test_huge_mapping();
 	close(fd);
 	return failures ? 1 : 0;
 }
