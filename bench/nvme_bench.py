@@ -30,12 +30,7 @@ KEXECS = 4   # alternating keep-alive / keep-alive off
 
 LIB = f"""
 BDF={BDF}
-nv() {{
-    local key=$1 out rc=0
-    shift
-    out=$(pdma-nvme "$@" 2>>/tmp/nv.err) || rc=$?
-    emit_json "$key" "${{out:-null}}"
-}}
+nv() {{ local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }}
 """
 
 

@@ -42,14 +42,7 @@ CYCLES = 5
 LIB = f"""
 BDF={BDF}
 # nv KEY ARGS...: run pdma-nvme, report its JSON line and exit status.
-nv() {{
-    local key=$1 out rc=0
-    shift
-    command -v pdma-nvme >/dev/null || {{ emit "$key.rc" missing-tool; return 0; }}
-    out=$(pdma-nvme "$@" 2>>/tmp/nv.err) || rc=$?
-    emit_json "$key" "${{out:-null}}"
-    emit "$key.rc" "$rc"
-}}
+nv() {{ local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }}
 """
 
 
@@ -59,7 +52,7 @@ def result(phase, key, rc=0):
     assert got != "missing-tool", "pdma-nvme missing from the initramfs (make initramfs)"
     res = phase.get(key)
     assert isinstance(res, dict), f"phase {phase.number} {key}: no JSON (exit {got}): " \
-                                  f"{phase.get('nv.err')}"
+                                  f"{phase.get(f'{key}.err')}"
     assert got == str(rc), f"phase {phase.number} {key}: exit {got}, want {rc}: " \
                            f"{res.get('error')}"
     return res

@@ -24,14 +24,7 @@ run() {
     emit "$key.rc" "$rc"
 }
 # dump KEY [ARGS...]: pdma-dump --json as a JSON value, and KEY.rc
-dump() {
-    local key=$1 rc=0 out
-    shift
-    out=$(pdma-dump --json "$@") || rc=$?
-    [ -n "$out" ] || out=null
-    emit_json "$key" "$(printf '%s' "$out" | tr -d '\n')"
-    emit "$key.rc" "$rc"
-}
+dump() { local key=$1; shift; emit_tool "$key" pdma-dump --json "$@"; }
 phase_1() {
     pdma_load
     run alloc_asq pdmactl alloc nvme/asq 64K

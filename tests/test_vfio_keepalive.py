@@ -53,14 +53,7 @@ BUF=%s
 KA=/sys/bus/pci/devices/$BDF/keep_alive
 
 # probe KEY ARGS...: run vfio_nvme_probe, report its JSON line and status.
-probe() {
-    local key=$1 out rc=0
-    shift
-    command -v vfio_nvme_probe >/dev/null || { emit "$key.rc" missing-tool; return 0; }
-    out=$(vfio_nvme_probe "$@" 2>>/tmp/probe.err) || rc=$?
-    emit_json "$key" "${out:-null}"
-    emit "$key.rc" "$rc"
-}
+probe() { local key=$1; shift; emit_tool "$key" vfio_nvme_probe "$@"; }
 
 # klog: move the kernel log to /tmp/klog (pdma_load clears the ring buffer).
 klog() {
@@ -88,7 +81,7 @@ phase_1() {{
     fails=0
     i=0
     while [ $i -lt {wrap_loops} ]; do
-        vfio_nvme_probe identify-resume $BDF --pdma $BUF >/tmp/wrap.json 2>>/tmp/probe.err ||
+        vfio_nvme_probe identify-resume $BDF --pdma $BUF >/tmp/wrap.json 2>>/tmp/vfio_nvme_probe.err ||
             fails=$((fails + 1))
         i=$((i + 1))
     done
@@ -103,7 +96,7 @@ phase_1() {{
         i=$((i + 1))
     done
     probe regs1 regs $BDF --no-open
-    emit probe.err "$(cat /tmp/probe.err)"
+    emit probe.err "$(cat /tmp/vfio_nvme_probe.err)"
     klog_report
     pdmavm_kexec {kexec_opt}
 }}
@@ -116,7 +109,7 @@ phase_2() {{
     probe off feature $BDF set 0
     probe after_off regs $BDF
     emit sysfs_keep_alive "$(cat $KA)"
-    emit probe.err "$(cat /tmp/probe.err)"
+    emit probe.err "$(cat /tmp/vfio_nvme_probe.err)"
     klog_report
 }}
 """

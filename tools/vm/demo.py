@@ -38,13 +38,7 @@ BLOCKS_PER_MIB = 2048  # QEMU's NVMe namespace: 512-byte blocks
 SCENARIO = """
 BDF=%s
 # nv KEY ARGS...: run pdma-nvme, report its JSON line and exit status.
-nv() {
-    local key=$1 out rc=0
-    shift
-    out=$(pdma-nvme "$@" 2>>/tmp/nv.err) || rc=$?
-    emit_json "$key" "${out:-null}"
-    emit "$key.rc" "$rc"
-}
+nv() { local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }
 dump() {
     if command -v pdma-dump >/dev/null; then emit "dump.$1" "$(pdma-dump 2>&1)"; fi
 }
@@ -76,7 +70,7 @@ phase_3() {
     nv verify2 verify 81920 --pattern 1003 --count 8M
     nv verify_all verify
     dump after
-    emit err "$(cat /tmp/nv.err 2>/dev/null)"
+    emit err "$(cat /tmp/pdma-nvme.err 2>/dev/null)"
 }
 """ % BDF
 

@@ -40,6 +40,21 @@ emit_rc() {
 	emit "$key" "$rc"
 }
 
+# emit_tool KEY CMD [ARG...]: run a tool that prints one JSON line and report
+# it as KEY (null when it printed nothing), its exit status as KEY.rc
+# ("missing-tool" when CMD is not in the initramfs) and, when it failed,
+# its stderr as KEY.err. Every run's stderr is also kept in /tmp/CMD.err.
+emit_tool() {
+	local key=$1 cmd=$2 out rc=0
+	shift
+	command -v "$cmd" >/dev/null || { emit "$key.rc" missing-tool; return 0; }
+	out=$("$@" 2>/tmp/emit_tool.err) || rc=$?
+	cat /tmp/emit_tool.err >>"/tmp/$(basename "$cmd").err"
+	emit_json "$key" "$(printf '%s' "${out:-null}" | tr -d '\n')"
+	emit "$key.rc" "$rc"
+	[ "$rc" = 0 ] || emit "$key.err" "$(cat /tmp/emit_tool.err)"
+}
+
 # pdmavm_kexec [-d WORD]... [-a WORD]...: kexec into /boot/bzImage with the
 # same initramfs and the current command line, phase + 1, minus every
 # parameter starting with a -d WORD, plus each -a WORD.
