@@ -28,7 +28,8 @@ TOP_RANGE_START = 0x3BC00000
 
 @dataclasses.dataclass
 class Artifacts:
-    kernel: str
+    tree: str       # the built, cached kernel source tree
+    kernel: str     # its bzImage
     initramfs: str
 
 
@@ -43,7 +44,8 @@ def artifacts():
         pytest.fail("'make initramfs' failed:\n" + r.stdout[-4000:])
     kdir = subprocess.check_output([os.path.join(ROOT, "tools/vm/kernel.sh"), "dir"],
                                    text=True).strip()
-    art = Artifacts(os.path.join(kdir, "linux-source-6.12/arch/x86/boot/bzImage"),
+    tree = os.path.join(kdir, "linux-source-6.12")
+    art = Artifacts(tree, os.path.join(tree, "arch/x86/boot/bzImage"),
                     os.path.join(ROOT, "build/initramfs.cpio"))
     for path in (art.kernel, art.initramfs):
         if not os.path.exists(path):

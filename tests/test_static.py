@@ -25,7 +25,7 @@ def sh(cmd, **kw):
 
 @pytest.fixture(scope="module")
 def kernel_tree(artifacts):
-    return sh(["tools/vm/kernel.sh", "dir"]).stdout.strip() + "/linux-source-6.12"
+    return artifacts.tree
 
 
 def test_core_unit_torn_and_fuzz_tests_pass():
