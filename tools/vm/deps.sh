@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Install the Debian packages pdma needs; do nothing when all are present.
+#
+# apt's own output goes to a log file, not the terminal: a newcomer sees one
+# line per step, and on failure the line that names the log.
 set -euo pipefail
 
 pkgs=(
 	linux-source-6.12 qemu-system-x86 kexec-tools busybox-static python3-pytest
 	bc bison flex libelf-dev libssl-dev cpio dwarves xz-utils make gcc libc6-dev
-	clang llvm libclang-rt-14-dev valgrind sparse patch
+	clang llvm libclang-rt-14-dev valgrind sparse patch lz4
 )
 
 missing=()
@@ -20,7 +23,22 @@ if [ "$(id -u)" != 0 ]; then
 	echo "pdma: missing packages; run: sudo apt-get install -y ${missing[*]}" >&2
 	exit 1
 fi
-echo "pdma: installing ${missing[*]}" >&2
+
+log=${PDMA_DEPS_LOG:-${PDMA_CACHE:-$HOME/.cache/pdma}/deps.log}
+mkdir -p "$(dirname "$log")"
+: >"$log"
+step() {
+	local what=$1
+	shift
+	echo "pdma: $what" >&2
+	if ! "$@" >>"$log" 2>&1; then
+		echo "pdma: '$what' failed; the full log is $log" >&2
+		tail -n 5 "$log" | sed 's/^/  | /' >&2
+		exit 1
+	fi
+}
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+step "updating the package lists" apt-get update -q
+step "installing ${#missing[@]} packages: ${missing[*]}" \
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "pdma: packages ready (log: $log)" >&2

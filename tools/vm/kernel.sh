@@ -96,6 +96,7 @@ make -C "$src" -s ARCH=x86_64 -j"$jobs" bzImage modules >&2
 mv "$dir.tmp" "$dir"
 ln -sfn "$dir" "$cache/linux-$variant-latest"
 touch "$dir/.built"
-# Keep this build and the one before it (about 2 GB each).
-ls -dt "$cache/linux-$variant-"*[0-9a-f] | tail -n +3 | xargs -r rm -rf
+# Keep the four newest builds of this variant (about 2 GB each): branches
+# with different patch series share the cache.
+ls -dt "$cache/linux-$variant-"*[0-9a-f] | tail -n +5 | xargs -r rm -rf
 echo "$dir"

@@ -102,6 +102,12 @@ class Guest:
     nvme: bool = True
     nvme_size: int = 64 * MiB
     cmdline: list = dataclasses.field(default_factory=list)
+    # Servicing hosts are SMP; every guest gets two vCPUs unless a test says.
+    smp: int = 2
+    # PCIe port services (AER, DPC, hotplug). Off by default because portdrv
+    # sets a bridge's Bus Master bit again at probe, which would hide what the
+    # kexec shutdown did to it; tests of the realistic setup turn it on.
+    portdrv: bool = False
     timeout: float = 120.0
     qemu: str = "qemu-system-x86_64"
 
@@ -112,11 +118,13 @@ class Guest:
             size, start = self.memmap
             # memmap=SIZE$START: the '$' is literal here, no shell involved.
             args.append(f"memmap={size >> 10}K${start:#x}")
+        if not self.portdrv:
+            args.append("pcie_ports=compat")
         return " ".join(args + list(self.cmdline))
 
     def qemu_argv(self, initrd):
         argv = [self.qemu, "-machine", "q35", "-accel", "tcg", "-cpu", "max",
-                "-m", f"{self.memory >> 20}M", "-nographic", "-no-reboot",
+                "-m", f"{self.memory >> 20}M", "-smp", str(self.smp), "-nographic", "-no-reboot",
                 "-monitor", "none",
                 "-kernel", self.kernel, "-initrd", initrd,
                 "-append", self.kernel_cmdline(),
