@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -25,6 +26,24 @@ GiB = 1 << 30
 
 class GuestError(Exception):
     """The guest did not complete its scenario; message has the console tail."""
+
+
+# A kernel splat in any guest's console fails the run: a BUG, an oops, a
+# KASAN or UBSAN report, a lockdep report, a WARNING, a hung task, or an
+# interrupt nobody handled. On the debug kernel (KASAN + lockdep) this is
+# what turns a silent race into a failing test.
+SPLAT = re.compile(r"BUG:|Oops|WARNING:|KASAN:|UBSAN:|general protection fault|"
+                   r"possible circular locking|possible recursive locking|"
+                   r"inconsistent lock state|suspicious RCU usage|"
+                   r"INFO: task .* blocked for more than|nobody cared|"
+                   r"kernel BUG at|Call Trace:")
+
+
+def splats(console, allowed=None):
+    """Console lines that report a kernel problem, minus those matching the
+    regex ``allowed`` (a test that panics on purpose names its panic)."""
+    return [line for line in console.splitlines()
+            if SPLAT.search(line) and not (allowed and re.search(allowed, line))]
 
 
 @dataclasses.dataclass
@@ -108,6 +127,8 @@ class Guest:
     # sets a bridge's Bus Master bit again at probe, which would hide what the
     # kexec shutdown did to it; tests of the realistic setup turn it on.
     portdrv: bool = False
+    # Regex of console lines a scenario provokes on purpose (see splats()).
+    allow_splat: str | None = None
     timeout: float = 120.0
     qemu: str = "qemu-system-x86_64"
 
@@ -174,6 +195,10 @@ class Guest:
         if len(run.phases) != phases or any(p.rc is None for p in run.phases.values()):
             raise GuestError(f"expected {phases} completed phases, got {run.summary()}; "
                              f"console {self.workdir}/console.log:\n" + tail(console))
+        bad = splats(console, self.allow_splat)
+        if bad:
+            raise GuestError(f"kernel splat in console {self.workdir}/console.log:\n"
+                             + "\n".join(bad[:20]))
         return run
 
     def _read(self, name):
