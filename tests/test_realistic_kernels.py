@@ -87,6 +87,7 @@ phase_1() {{
     emit crash_loaded "$(cat /sys/kernel/kexec_crash_loaded)"
     pdma_stress 60 {threads} {seed} >/dev/null 2>&1 &
     usleep {delay_ms * 1000}
+    pdmavm_end 0
     echo c >/proc/sysrq-trigger
 }}
 phase_2() {{

@@ -14,7 +14,10 @@
  *
  * A buffer whose pattern changed between fill and check means two live
  * allocations overlapped. Only errnos the ABI documents for a contended,
- * full region are tolerated (ENOSPC for a full table or range).
+ * full region are tolerated: ENOSPC (no free slot) and ENOMEM (no extent
+ * fits) for ALLOC, and EBUSY for a FREE whose buffer a child still maps
+ * (fork copies a multithreaded parent's shared mappings; the entry is freed
+ * at the end, once every child is dead).
  *
  * Prints one JSON line; exit 0 when no check failed, 1 otherwise, 2 usage.
  */
@@ -40,7 +43,7 @@ static const char *const sysfs_files[] = {
 	"/sys/class/misc/pdma/free", "/sys/class/misc/pdma/base",
 };
 
-static atomic_ulong n_ops, n_allocs, n_full, n_fail;
+static atomic_ulong n_ops, n_allocs, n_full, n_busy, n_fail;
 static double deadline;
 
 static double now(void)
@@ -112,8 +115,11 @@ static void read_raw(struct pdma *p, uint64_t *s)
 		fail("read", "raw", (int)n);
 }
 
-/* One buffer's life: alloc, map, fill, look up again, check, unmap, free. */
-static void one_buffer(struct pdma *p, const char *name, uint64_t *s)
+/*
+ * One buffer's life: alloc, map, fill, look up again, check, unmap, free.
+ * Returns 1 when the free found the buffer still mapped by a child.
+ */
+static int one_buffer(struct pdma *p, const char *name, uint64_t *s)
 {
 	static const uint64_t sizes[] = { 4096, 8192, 65536, 3 * 4096, 2 << 20 };
 	struct pdma_entry_info e, again;
@@ -123,13 +129,13 @@ static void one_buffer(struct pdma *p, const char *name, uint64_t *s)
 	int ret;
 
 	ret = pdma_alloc(p, name, sizes[rnd(s) % 5], rnd(s) & 1 ? 65536 : 0, flags, &e);
-	if (ret == -ENOSPC) {
+	if (ret == -ENOSPC || ret == -ENOMEM) {
 		atomic_fetch_add(&n_full, 1);
-		return;
+		return 0;
 	}
 	if (ret) {
 		fail("alloc", name, ret);
-		return;
+		return 0;
 	}
 	atomic_fetch_add(&n_allocs, 1);
 	ret = pdma_map(p, &e, &m);
@@ -146,16 +152,37 @@ static void one_buffer(struct pdma *p, const char *name, uint64_t *s)
 	pdma_unmap(&m);
 free:
 	ret = pdma_free(p, name);
+	if (ret == -EBUSY) {
+		atomic_fetch_add(&n_busy, 1);
+		return 1;
+	}
 	if (ret)
 		fail("free", name, ret);
+	return 0;
+}
+
+/* Retry the oldest free that a child's inherited mapping refused. */
+static void retry_busy(struct pdma *p, char (*busy)[64], int *nbusy)
+{
+	int ret;
+
+	if (!*nbusy)
+		return;
+	ret = pdma_free(p, busy[0]);
+	if (ret == -EBUSY)
+		return;
+	if (ret)
+		fail("free (retry)", busy[0], ret);
+	memmove(busy[0], busy[1], (size_t)--*nbusy * sizeof(busy[0]));
 }
 
 static void *worker(void *arg)
 {
 	uint64_t s = (uintptr_t)arg * 0x2545f4914f6cdd1dULL + 1;
+	static __thread char busy[32][64];
+	int ret, n = 0, nbusy = 0;
 	struct pdma *p;
 	char name[64];
-	int ret, n = 0;
 
 	ret = pdma_open(NULL, &p);
 	if (ret) {
@@ -168,6 +195,7 @@ static void *worker(void *arg)
 		switch (rnd(&s) % 6) {
 		case 0:
 			walk_list(p);
+			retry_busy(p, busy, &nbusy);
 			break;
 		case 1:
 			read_raw(p, &s);
@@ -176,7 +204,8 @@ static void *worker(void *arg)
 			read_sysfs(&s);
 			break;
 		default:
-			one_buffer(p, name, &s);
+			if (one_buffer(p, name, &s) && nbusy < 32)
+				strcpy(busy[nbusy++], name);
 		}
 		atomic_fetch_add(&n_ops, 1);
 	}
@@ -274,9 +303,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	freed = free_all(&left);
-	printf("{\"ops\":%lu,\"allocs\":%lu,\"full\":%lu,\"kills\":%d,\"freed_at_end\":%d,"
-	       "\"left\":%d,\"failures\":%lu}\n",
-	       atomic_load(&n_ops), atomic_load(&n_allocs), atomic_load(&n_full), kills,
+	printf("{\"ops\":%lu,\"allocs\":%lu,\"full\":%lu,\"busy\":%lu,\"kills\":%d,"
+	       "\"freed_at_end\":%d,\"left\":%d,\"failures\":%lu}\n",
+	       atomic_load(&n_ops), atomic_load(&n_allocs), atomic_load(&n_full),
+	       atomic_load(&n_busy), kills,
 	       freed, left, atomic_load(&n_fail));
 	return atomic_load(&n_fail) || left ? 1 : 0;
 }
