@@ -15,10 +15,12 @@ CC         ?= gcc
 CFLAGS_TOOLS := -O2 -g -Wall -Wextra -std=gnu11 -I$(CURDIR)/uapi -I$(CURDIR)/kmod
 
 # Evaluated only inside recipes, after `deps` and `kernel` have run.
-kernel_dir = $(shell tools/vm/kernel.sh dir)/linux-source-6.12
+kernel_dir = $(shell KCONFIG=$(KCONFIG) tools/vm/kernel.sh dir)/linux-source-6.12
 KMAKE = $(MAKE) -C $(kernel_dir) ARCH=x86_64
 
 BIN     := $(BUILD)/bin
+# One initramfs per kernel variant: it carries that kernel and its pdma.ko.
+INITRAMFS := $(BUILD)/initramfs$(if $(filter-out default,$(KCONFIG)),-$(KCONFIG)).cpio
 LIBPDMA := $(BUILD)/lib/libpdma.a
 HEADERS := $(wildcard uapi/linux/*.h tools/libpdma/*.h kmod/pdma_core.h kmod/pdma_shim.h)
 
@@ -125,7 +127,7 @@ $(BIN)/%: tools/vm/guest/%.c
 
 initramfs: kernel modules
 	+$(MAKE) tools
-	tools/vm/mkinitramfs.sh $(BUILD)/initramfs.cpio $(kernel_dir)/arch/x86/boot/bzImage \
+	tools/vm/mkinitramfs.sh $(INITRAMFS) $(kernel_dir)/arch/x86/boot/bzImage \
 		$(TOOLS) $(GUEST_TOOLS) $(MODULES)
 
 check: initramfs
@@ -141,9 +143,9 @@ check-debug:
 bench: initramfs
 	+$(MAKE) -C tests/unit bench
 	$(PYTHON) bench/map_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
-		--initramfs $(BUILD)/initramfs.cpio
+		--initramfs $(INITRAMFS)
 	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
-		--initramfs $(BUILD)/initramfs.cpio
+		--initramfs $(INITRAMFS)
 
 fuzz:
 	+$(MAKE) -C tests/unit fuzz

@@ -26,6 +26,12 @@ RANGE_SIZE = 64 * MiB
 TOP_RANGE_START = 0x3BC00000
 
 
+def initramfs_name():
+    """The initramfs of the KCONFIG variant under test (see Makefile)."""
+    variant = os.environ.get("KCONFIG", "default")
+    return "initramfs.cpio" if variant == "default" else f"initramfs-{variant}.cpio"
+
+
 @dataclasses.dataclass
 class Artifacts:
     tree: str       # the built, cached kernel source tree
@@ -46,7 +52,7 @@ def artifacts():
                                    text=True).strip()
     tree = os.path.join(kdir, "linux-source-6.12")
     art = Artifacts(tree, os.path.join(tree, "arch/x86/boot/bzImage"),
-                    os.path.join(ROOT, "build/initramfs.cpio"))
+                    os.path.join(ROOT, "build", initramfs_name()))
     for path in (art.kernel, art.initramfs):
         if not os.path.exists(path):
             pytest.fail(f"{path} missing after 'make initramfs'")

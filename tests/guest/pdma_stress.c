@@ -9,8 +9,9 @@
  * raw read()s and sysfs reads in between. Meanwhile the main thread forks
  * children that allocate and map buffers in a loop, and SIGKILLs each one
  * after a random delay, so process exit tears mappings down at arbitrary
- * points. At the end every entry left (the killed children's) must be
- * freeable: a leaked map count would leave it EBUSY.
+ * points. Each dead child's buffers must then be freeable at once, and at
+ * the end every entry left must be too: a leaked map count would leave
+ * one EBUSY.
  *
  * A buffer whose pattern changed between fill and check means two live
  * allocations overlapped. Only errnos the ABI documents for a contended,
@@ -213,19 +214,25 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* A child that allocates and maps forever, until its parent kills it. */
+/*
+ * A child that allocates up to 16 buffers, then maps, fills and unmaps
+ * them in a loop (leaving some mapped), until its parent kills it.
+ */
 static void victim(uint64_t seed)
 {
 	struct pdma_entry_info e;
 	struct pdma_mapping m;
 	struct pdma *p;
 	char name[64];
+	int have = 0;
 
 	if (pdma_open(NULL, &p))
 		_exit(3);
 	for (int n = 0;; n++) {
-		snprintf(name, sizeof(name), "victim/%d/%d", getpid(), n);
-		if (pdma_alloc(p, name, 65536, 0, n & 1 ? PDMA_ALLOC_ZERO : 0, &e))
+		snprintf(name, sizeof(name), "victim/%d/%d", getpid(), n % 16);
+		if (have < 16 && !pdma_alloc(p, name, 65536, 0, n & 1 ? PDMA_ALLOC_ZERO : 0, &e))
+			have++;
+		else if (pdma_lookup(p, name, &e))
 			continue;
 		if (!pdma_map(p, &e, &m)) {
 			fill(m.addr, m.len, seed + n);
@@ -235,10 +242,38 @@ static void victim(uint64_t seed)
 	}
 }
 
+/*
+ * Free what a dead child left: its mappings went away in exit_mm() before
+ * the parent's waitpid() returned, so a FREE that still finds the buffer
+ * mapped means a leaked map count.
+ */
+static void free_victim(struct pdma *p, pid_t pid)
+{
+	struct pdma_entry_info e;
+	uint32_t cursor = 0;
+	char prefix[32];
+	int n = snprintf(prefix, sizeof(prefix), "victim/%d/", pid);
+	int ret;
+
+	while (!pdma_list(p, &cursor, &e)) {
+		if (strncmp(e.name, prefix, n))
+			continue;
+		ret = pdma_free(p, e.name);
+		if (ret)
+			fail("free after child exit", e.name, ret);
+	}
+}
+
 static int killer(uint64_t *s)
 {
-	int kills = 0;
+	struct pdma *p;
+	int kills = 0, ret;
 
+	ret = pdma_open(NULL, &p);
+	if (ret) {
+		fail("open", "/dev/pdma", ret);
+		return 0;
+	}
 	while (now() < deadline) {
 		pid_t pid = fork();
 
@@ -251,8 +286,10 @@ static int killer(uint64_t *s)
 		usleep(1000 + rnd(s) % 200000);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		free_victim(p, pid);
 		kills++;
 	}
+	pdma_close(p);
 	return kills;
 }
 
