@@ -121,8 +121,9 @@ class Guest:
     nvme: bool = True
     nvme_size: int = 64 * MiB
     cmdline: list = dataclasses.field(default_factory=list)
-    # Servicing hosts are SMP; every guest gets two vCPUs unless a test says.
-    smp: int = 2
+    # Servicing hosts are SMP; every guest gets two vCPUs unless a test says
+    # (PDMA_GUEST_SMP overrides the default, to measure what SMP costs).
+    smp: int = dataclasses.field(default_factory=lambda: int(os.environ.get("PDMA_GUEST_SMP", 2)))
     # PCIe port services (AER, DPC, hotplug). Off by default because portdrv
     # sets a bridge's Bus Master bit again at probe, which would hide what the
     # kexec shutdown did to it; tests of the realistic setup turn it on.
