@@ -101,9 +101,10 @@ $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
 
-# vfio_nvme_probe is three files around one header; the NVMe and keep-alive
+# vfio_nvme_probe is four files around one header; the NVMe and keep-alive
 # definitions are shared with pdma-nvme (tools/nvme/).
-VFIO_NVME_SRCS := $(addprefix tests/guest/,vfio_nvme_probe.c vfio_nvme_dev.c vfio_nvme_queue.c)
+VFIO_NVME_SRCS := $(addprefix tests/guest/,vfio_nvme_probe.c vfio_nvme_dev.c vfio_nvme_queue.c \
+	vfio_nvme_ka.c)
 $(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h tools/nvme/nvme_regs.h \
 		tools/nvme/vfio_keep_alive.h $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -44,8 +44,8 @@ def test_kernel_file_is_checkpatch_strict_clean(kernel_tree, path):
 
 
 def test_patch_series_is_present():
-    """Expect the keep-alive series (0001-0009 and a cover letter) in kmod/patches."""
-    assert len(PATCHES) == 9, PATCHES
+    """Expect the keep-alive series (0001-0011 and a cover letter) in kmod/patches."""
+    assert len(PATCHES) == 11, PATCHES
     assert os.path.exists(os.path.join(ROOT, "kmod", "patches", "0000-cover-letter.patch"))
 
 

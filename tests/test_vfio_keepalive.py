@@ -39,8 +39,10 @@ QSIZE = 32
 # kexec goes to slot 0 with the completion phase tag flipped to 0.
 WRAP_LOOPS = QSIZE - 2
 BOOT_CMDLINE = ["vfio_pci.ids=1b36:0010"]
-# Boot list of the "bad" guest: not addresses, or no such device.
-GARBAGE_KEEP_ALIVE = ["zz", "0000:05:00.0", "0000:01:00", "0000:01:00.0junk"]
+# Boot list of the "bad" guest: not addresses (3 or 9 domain digits among
+# them), or no such device (a 5-digit domain, as VMD's, is an address).
+GARBAGE_KEEP_ALIVE = ["zz", "0000:05:00.0", "0000:01:00", "0000:01:00.0junk",
+                      "000:01:00.0", "100000000:01:00.0", "10000:01:00.0"]
 # Its kexec list: the NVMe's address with trailing junk the kernel's
 # sscanf("%x") reads as a "0x" prefix.
 SUFFIX_KEEP_ALIVE = ["0000:01:00.0x"]
@@ -72,7 +74,8 @@ KEEPALIVE_SCENARIO = """
 phase_1() {{
     klog
     pdma_load
-    pdmactl alloc $BUF 16K --zero >/dev/null
+    # 16K of admin queue, Identify and state, 8K for phase 2's I/O queues
+    pdmactl alloc $BUF 24K --zero >/dev/null
     probe regs0 regs $BDF --no-open
     probe init init $BDF --pdma $BUF {init_opt}
     emit sysfs_keep_alive "$(cat $KA)"
@@ -105,7 +108,7 @@ phase_2() {{
     klog
     probe regs0 regs $BDF --no-open
     pdma_load
-    probe resume identify-resume $BDF --pdma $BUF
+    probe resume identify-resume $BDF --pdma $BUF --irq
     probe off feature $BDF set 0
     probe after_off regs $BDF
     emit sysfs_keep_alive "$(cat $KA)"
@@ -124,7 +127,7 @@ phase_1() {
     command -v sysfs_write >/dev/null || { emit sysfs_write missing-tool; return 0; }
     emit_json w.user "$(sysfs_write --uid 1000 $KA 1)"
     emit_json w.nocap "$(sysfs_write --drop-cap-sys-admin $KA 1)"
-    for v in 2 abc 256 -1 1x; do
+    for v in 2 abc 256 -1 x1; do
         emit_json "w.bad.$v" "$(sysfs_write $KA "$v")"
     done
     emit ka.after_bad "$(cat $KA)"
@@ -132,6 +135,10 @@ phase_1() {
     emit ka.after_1 "$(cat $KA)"
     emit_json w.root0 "$(sysfs_write $KA 0)"
     emit ka.after_0 "$(cat $KA)"
+    emit_json w.root_on "$(sysfs_write $KA on)"
+    emit ka.after_on "$(cat $KA)"
+    emit_json w.root_n "$(sysfs_write $KA n)"
+    emit ka.after_n "$(cat $KA)"
     probe bad feature-bad $BDF
     probe set0 feature $BDF set 0
     probe set1 feature $BDF set 1
@@ -357,6 +364,28 @@ def test_flagged_kexec_identify_continues_on_old_admin_queue(flagged):
             after["identify_count"]) == (1, 1, 0, QSIZE + 1, QSIZE + 1)
 
 
+def test_flagged_kexec_msix_armed_after_restore_interrupts_on_completion(flagged):
+    """Expect MSI-X, off after kexec, to work once the driver re-arms it
+    through VFIO_DEVICE_SET_IRQS (eventfd) after the restored open: an I/O
+    queue pair created on vector 0 through the old admin queue signals a
+    Flush's completion by interrupt."""
+    p = flagged.phase(2)
+    assert probed(p, "regs0")["pci_msix_enable"] == 0
+    res = probed(p, "resume")
+    assert res["identify"]["status"] == "0x0000"
+    assert res["irq"]["io"] >= 1
+
+
+def test_flagged_close_quiesces_interrupts_keeps_mem_and_bme(flagged):
+    """Expect the device after its keep-alive close to have Interrupt
+    Disable set and MSI and MSI-X off, with memory decode and Bus Master
+    still on."""
+    regs = probed(flagged.phase(1), "regs1")
+    assert regs["pci_msi_enable"] in (0, None)  # QEMU's NVMe has MSI-X only
+    assert (regs["pci_intx_disable"], regs["pci_msix_enable"]) == (1, 0)
+    assert (regs["pci_mem"], regs["pci_bme"]) == (1, 1)
+
+
 def test_stock_kexec_identify_resume_finds_controller_reset(stock):
     """Expect the flag-off twin's resume after kexec to find its saved
     state intact in the pdma buffer but the controller reset (CC.EN=0,
@@ -440,11 +469,20 @@ def test_sysfs_keep_alive_write_without_cap_sys_admin_eperm(bad):
     assert (w["uid"], w["cap_sys_admin"], w["open"], w["write"]) == (0, 0, "OK", "EPERM")
 
 
-@pytest.mark.parametrize("value", ["2", "abc", "256", "-1", "1x"])
+@pytest.mark.parametrize("value", ["2", "abc", "256", "-1", "x1"])
 def test_sysfs_keep_alive_garbage_value_einval(bad, value):
-    """Expect a keep_alive write other than 0 or 1 to fail with EINVAL."""
+    """Expect a keep_alive write that kstrtobool() does not take to fail
+    with EINVAL."""
     w = bad.phase(1)[f"w.bad.{value}"]
     assert (w["uid"], w["cap_sys_admin"], w["open"], w["write"]) == (0, 1, "OK", "EINVAL")
+
+
+def test_sysfs_keep_alive_takes_kstrtobool_words(bad):
+    """Expect "on" and "n", as for any boolean attribute, to set and clear
+    the flag."""
+    p = bad.phase(1)
+    assert p["w.root_on"]["write"] == "OK" and p["ka.after_on"] == "1"
+    assert p["w.root_n"]["write"] == "OK" and p["ka.after_n"] == "0"
 
 
 def test_sysfs_keep_alive_refused_writes_change_nothing_and_root_can_set(bad):
@@ -459,12 +497,15 @@ def test_sysfs_keep_alive_refused_writes_change_nothing_and_root_can_set(bad):
 def test_cmdline_garbage_keep_alive_list_warns_and_boot_continues(bad):
     """Expect each bad vfio_pci.keep_alive= entry (not an address, no such
     device, trailing junk) to be warned about in the kernel log, the boot to
-    go on with vfio-pci bound, and no device kept alive."""
+    go on with vfio-pci bound, and no device kept alive.  A 5-digit domain
+    is an address: reported as absent, not as malformed."""
     p = bad.phase(1)
     log = p["klog.boot"]
-    for entry in ("zz", "0000:01:00", "0000:01:00.0junk"):
+    for entry in ("zz", "0000:01:00", "0000:01:00.0junk", "000:01:00.0", "100000000:01:00.0"):
         assert f'vfio_pci: keep_alive: invalid PCI address "{entry}", ignored' in log, entry
-    assert "vfio_pci: keep_alive: no PCI device 0000:05:00.0, ignored" in log
+    for entry in ("0000:05:00.0", "10000:01:00.0"):
+        assert f"vfio_pci: keep_alive: no PCI device {entry} yet, kept alive if it binds later" \
+            in log, entry
     assert "keep-alive enabled" not in log
     assert p["driver"] == "vfio-pci" and p["ka.boot"] == "0"
 

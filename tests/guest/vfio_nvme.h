@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vfio_nvme.h - shared by the three parts of vfio_nvme_probe:
+ * vfio_nvme.h - shared by the four parts of vfio_nvme_probe:
  *   vfio_nvme_probe.c  subcommands and main
  *   vfio_nvme_dev.c    JSON output, sysfs view, VFIO device, register dump
  *   vfio_nvme_queue.c  queue memory, admin queue, Identify, saved state
+ *   vfio_nvme_ka.c     keep-alive v2 checks: group type, capabilities, VF
+ *                      token, MSI-X, start/hold, I/O queue interrupts
  */
 #ifndef VFIO_NVME_H
 #define VFIO_NVME_H
@@ -71,9 +73,10 @@ struct sysview {
 void sysfs_lookup(const char *bdf, struct sysview *sv);
 void js_sysview(struct sysview *sv, bool with_dev_config);
 
-/* VFIO no-IOMMU device */
+/* VFIO device in a no-IOMMU or a type1 group */
 struct vdev {
 	char bdf[32];
+	const char *iommu; /* "noiommu" or "type1" */
 	int container, group, device;
 	int groupnr;
 	uint64_t cfg_off;
@@ -82,6 +85,7 @@ struct vdev {
 	volatile uint8_t *bar;
 };
 
+extern const char *vf_token; /* --vf-token: to open a VF */
 void vfio_open(struct vdev *v, const char *bdf, struct sysview *sv);
 void vfio_close(struct vdev *v);
 uint16_t cfg_read16(struct vdev *v, unsigned int off);
@@ -127,12 +131,30 @@ uint16_t js_nvme_regs(struct vdev *v);
 /* Everything "regs" prints for an open device, as object @key */
 void js_regs(struct vdev *v, struct sysview *sv, const char *key);
 
+/* Keep-alive v2 checks (vfio_nvme_ka.c) */
+int sysfs_config16(const char *devdir, unsigned int off, uint16_t *val);
+int vfio_group_open(struct vdev *v, char *path, size_t size);
+void js_cap_enable(const char *devdir, const char *key, uint8_t id,
+		   uint16_t bit);
+void drop_cap_sys_rawio(void);
+void set_vf_token(const char *pf, struct vdev *pfv);
+int msix_arm(struct vdev *v);
+uint64_t irq_wait(int efd, int ms);
+int cmd_start(const char *bdf, bool keep_alive, bool msix);
+struct queue;
+void io_irq_check(struct queue *q, int efd);
+int __attribute__((noreturn)) cmd_hold(const char *bdf, unsigned int seconds);
+
 /* Queue memory (vfio_nvme_queue.c), layout as in vfio_nvme_probe.c */
 #define OFF_SQ 0x0000
 #define OFF_CQ 0x1000
 #define OFF_ID 0x2000
 #define OFF_STATE 0x3000
 #define MEM_SIZE 0x4000
+/* identify-resume --irq: an I/O queue pair, in a buffer of IRQ_MEM_SIZE */
+#define OFF_IOSQ 0x4000
+#define OFF_IOCQ 0x5000
+#define IRQ_MEM_SIZE 0x6000
 #define QSIZE_MAX 32
 
 #define STATE_MAGIC 0x564e4450 /* "PDNV" */
@@ -156,6 +178,7 @@ struct probe_state {
 
 struct mem {
 	uint64_t phys;
+	uint64_t size; /* bytes mapped at virt */
 	volatile uint8_t *virt;
 	volatile struct probe_state *st;
 };

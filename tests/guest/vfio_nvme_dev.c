@@ -231,7 +231,7 @@ static int read_file(const char *path, char *buf, size_t size)
 }
 
 /* Read 16 bits of config space from a sysfs config file */
-static int sysfs_config16(const char *devdir, unsigned int off, uint16_t *val)
+int sysfs_config16(const char *devdir, unsigned int off, uint16_t *val)
 {
 	char path[PATH_MAX];
 	uint8_t b[2];
@@ -334,15 +334,18 @@ void sysfs_lookup(const char *bdf, struct sysview *sv)
 }
 
 /* ------------------------------------------------------------------ */
-/* VFIO no-IOMMU device                                                */
+/* VFIO device, in a no-IOMMU group or (with an IOMMU) a type1 group    */
+
+/* --vf-token UUID: appended to the device name, needed to open a VF */
+const char *vf_token;
 
 void vfio_open(struct vdev *v, const char *bdf, struct sysview *sv)
 {
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
 	struct vfio_region_info ri = { .argsz = sizeof(ri) };
-	char path[PATH_MAX], link[PATH_MAX];
+	char path[PATH_MAX], link[PATH_MAX], name[128];
+	int ret, type;
 	ssize_t n;
-	int ret;
 
 	memset(v, 0, sizeof(*v));
 	v->container = v->group = v->device = -1;
@@ -364,11 +367,8 @@ void vfio_open(struct vdev *v, const char *bdf, struct sysview *sv)
 		fail(EXIT_IO, "/dev/vfio/vfio: %s", strerror(errno));
 	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
 		fail(EXIT_IO, "/dev/vfio/vfio: unknown VFIO API version");
-	if (ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU) != 1)
-		fail(EXIT_IO,
-		     "/dev/vfio/vfio: no-IOMMU mode not available (vfio.enable_unsafe_noiommu_mode=1?)");
 
-	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%d", v->groupnr);
+	type = vfio_group_open(v, path, sizeof(path));
 	v->group = open(path, O_RDWR);
 	if (v->group < 0)
 		fail(EXIT_IO, "%s: %s", path, strerror(errno));
@@ -380,11 +380,15 @@ void vfio_open(struct vdev *v, const char *bdf, struct sysview *sv)
 	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container))
 		fail(EXIT_IO, "%s: VFIO_GROUP_SET_CONTAINER: %s", path,
 		     strerror(errno));
-	if (ioctl(v->container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
+	if (ioctl(v->container, VFIO_SET_IOMMU, type))
 		fail(EXIT_IO, "/dev/vfio/vfio: VFIO_SET_IOMMU: %s",
 		     strerror(errno));
 
-	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (vf_token)
+		snprintf(name, sizeof(name), "%s vf_token=%s", bdf, vf_token);
+	else
+		snprintf(name, sizeof(name), "%s", bdf);
+	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, name);
 	if (v->device < 0)
 		fail(EXIT_IO, "%s: VFIO_GROUP_GET_DEVICE_FD %s: %s", path, bdf,
 		     strerror(errno));
@@ -399,9 +403,8 @@ void vfio_open(struct vdev *v, const char *bdf, struct sysview *sv)
 	ri.argsz = sizeof(ri);
 	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
 	ret = ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, &ri);
-	if (ret || ri.size < 0x2000)
-		fail(EXIT_IO, "%s: BAR0 region info: %s", bdf,
-		     ret ? strerror(errno) : "BAR0 too small for NVMe");
+	if (ret)
+		fail(EXIT_IO, "%s: BAR0 region info: %s", bdf, strerror(errno));
 	v->bar_off = ri.offset;
 	v->bar_size = ri.size;
 	v->bar_flags = ri.flags;
@@ -444,6 +447,8 @@ void bar_map(struct vdev *v)
 
 	if (v->bar)
 		return;
+	if (v->bar_size < 0x2000)
+		fail(EXIT_IO, "%s: BAR0 too small for NVMe", v->bdf);
 	if (!(v->bar_flags & VFIO_REGION_INFO_FLAG_MMAP))
 		fail(EXIT_IO, "%s: BAR0 cannot be mmapped", v->bdf);
 	p = mmap(NULL, v->bar_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -535,6 +540,9 @@ void js_sysview(struct sysview *sv, bool with_dev_config)
 		if (sysfs_config16(sv->devdir, 0x04, &cmd))
 			fail(EXIT_IO, "%s/config: cannot read", sv->devdir);
 		js_command("pci", cmd);
+		js_int("pci_intx_disable", !!(cmd & 0x400));
+		js_cap_enable(sv->devdir, "pci_msi_enable", 0x05, 0x0001);
+		js_cap_enable(sv->devdir, "pci_msix_enable", 0x11, 0x8000);
 	}
 	js_str("bridge", sv->bridge[0] ? sv->bridge : NULL);
 	if (sv->bridge[0]) {

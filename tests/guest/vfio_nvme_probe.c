@@ -33,9 +33,16 @@
  *   regs BDF [--no-open]
  *   init BDF MEM [--keep-alive]
  *   identify-resume BDF MEM
- *   feature BDF get | feature BDF set 0|1
+ *   feature BDF get | feature BDF set 0|1 [--drop-cap-sys-rawio] [--pf PF]
  *   feature-bad BDF         malformed keep-alive feature calls
  *   close-reopen BDF
+ *   start BDF [--keep-alive] [--msix], hold BDF SECONDS  (vfio_nvme_ka.c)
+ * identify-resume --irq arms MSI-X vector 0 (VFIO_DEVICE_SET_IRQS eventfd)
+ * and, after its Identify, creates an I/O queue pair on that vector and
+ * counts the interrupts of a Flush on it ("irq"; see io_irq_check()).
+ * feature --drop-cap-sys-rawio drops CAP_SYS_RAWIO after the open;
+ * feature --pf PF opens PF first and sets its VF token, so that BDF, a VF
+ * of PF, can be opened.  A refused SET reports "set_errno" and exits 1.
  *
  * JSON keys (registers are "0x..." hex strings, bits are 0/1 numbers):
  *   always         "cmd", "bdf", "ok" (true/false); on failure "error"
@@ -171,13 +178,15 @@ static int cmd_init(const char *bdf, const struct memarg *memarg,
 	return 0;
 }
 
-static int cmd_identify_resume(const char *bdf, const struct memarg *memarg)
+static int cmd_identify_resume(const char *bdf, const struct memarg *memarg,
+			       bool irq)
 {
 	volatile struct probe_state *st;
 	struct queue q = { 0 };
 	struct sysview sv;
 	struct mem m;
 	struct vdev v;
+	int efd = -1;
 	uint32_t cc, csts, aqa;
 	uint64_t cap, asq, acq;
 	uint16_t cmd, vendor;
@@ -239,23 +248,35 @@ static int cmd_identify_resume(const char *bdf, const struct memarg *memarg)
 	q.phase = st->phase;
 	q.next_cid = st->next_cid;
 	q.stride = st->dstrd;
+	if (irq)
+		efd = msix_arm(&v);
 	identify(&q, vendor);
 	state_save(&q, aqa, v.bdf, false);
 	js_state("after", st);
+	if (irq) {
+		io_irq_check(&q, efd);
+		state_save(&q, aqa, v.bdf, false);
+	}
 	js_bool("ok", true);
 	vfio_close(&v);
 	return 0;
 }
 
-static int cmd_feature(const char *bdf, const char *op, const char *val)
+static int cmd_feature(const char *bdf, const char *op, const char *val,
+		       const char *pf, bool no_rawio)
 {
 	struct vfio_device_feature_keep_alive ka = { 0 };
 	struct sysview sv;
-	struct vdev v;
+	struct vdev v, pfv;
 	int ret;
 
+	if (pf)
+		set_vf_token(pf, &pfv);
 	sysfs_lookup(bdf, &sv);
 	vfio_open(&v, bdf, &sv);
+	js_str("iommu", v.iommu);
+	if (no_rawio)
+		drop_cap_sys_rawio();
 	js_str("op", op);
 	ret = ka_feature(&v, VFIO_DEVICE_FEATURE_PROBE, &ka);
 	js_bool("supported", !ret);
@@ -268,8 +289,9 @@ static int cmd_feature(const char *bdf, const char *op, const char *val)
 		ka.enable = atoi(val);
 		ka.flags = 0;
 		ret = ka_feature(&v, VFIO_DEVICE_FEATURE_SET, &ka);
+		js_str("set_errno", ret ? strerrorname_np(-ret) : "OK");
 		if (ret)
-			fail(EXIT_IO, "%s: keep-alive SET %u: %s", bdf,
+			fail(EXIT_CHECK, "%s: keep-alive SET %u: %s", bdf,
 			     ka.enable, strerror(-ret));
 	}
 	ret = ka_feature(&v, VFIO_DEVICE_FEATURE_GET, &ka);
@@ -389,6 +411,8 @@ int main(int argc, char **argv)
 	const char *cmd, *args[3] = { NULL };
 	struct memarg mem = { NULL, NULL };
 	bool no_open = false, keep_alive = false, has_mem;
+	bool irq = false, msix = false, no_rawio = false;
+	const char *pf = NULL;
 	char bdf[32];
 	int nargs = 0, i, ret;
 
@@ -416,6 +440,14 @@ int main(int argc, char **argv)
 			keep_alive = true;
 		else if (!strcmp(argv[i], "--no-open"))
 			no_open = true;
+		else if (!strcmp(argv[i], "--irq"))
+			irq = true;
+		else if (!strcmp(argv[i], "--msix"))
+			msix = true;
+		else if (!strcmp(argv[i], "--drop-cap-sys-rawio"))
+			no_rawio = true;
+		else if (!strcmp(argv[i], "--pf") && i + 1 < argc)
+			pf = argv[++i];
 		else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc)
 			timeout_ms = strtoul(argv[++i], NULL, 0);
 		else if (!strncmp(argv[i], "--", 2))
@@ -445,7 +477,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "identify-resume")) {
 		if (nargs != 1 || !has_mem || no_open || keep_alive)
 			usage("identify-resume takes BDF --pdma NAME|--mem PHYS");
-		ret = cmd_identify_resume(bdf, &mem);
+		ret = cmd_identify_resume(bdf, &mem, irq);
 	} else if (!strcmp(cmd, "feature")) {
 		if (has_mem || no_open || keep_alive || nargs < 2 ||
 		    (!strcmp(args[1], "get") && nargs != 2) ||
@@ -453,11 +485,19 @@ int main(int argc, char **argv)
 		     (nargs != 3 || (strcmp(args[2], "0") && strcmp(args[2], "1")))) ||
 		    (strcmp(args[1], "get") && strcmp(args[1], "set")))
 			usage("feature takes BDF get | BDF set 0|1");
-		ret = cmd_feature(bdf, args[1], args[2]);
+		ret = cmd_feature(bdf, args[1], args[2], pf, no_rawio);
 	} else if (!strcmp(cmd, "feature-bad")) {
 		if (nargs != 1 || has_mem || no_open || keep_alive)
 			usage("feature-bad takes BDF");
 		ret = cmd_feature_bad(bdf);
+	} else if (!strcmp(cmd, "start")) {
+		if (nargs != 1 || has_mem || no_open)
+			usage("start takes BDF [--keep-alive] [--msix]");
+		ret = cmd_start(bdf, keep_alive, msix);
+	} else if (!strcmp(cmd, "hold")) {
+		if (nargs != 2 || has_mem || no_open || keep_alive)
+			usage("hold takes BDF SECONDS");
+		cmd_hold(bdf, strtoul(args[1], NULL, 0));
 	} else if (!strcmp(cmd, "close-reopen")) {
 		if (nargs != 1 || has_mem || no_open || keep_alive)
 			usage("close-reopen takes BDF");

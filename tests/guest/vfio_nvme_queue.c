@@ -30,6 +30,7 @@ static void mem_dev(struct mem *m, const char *arg)
 		     MEM_SIZE, m->phys, strerror(errno));
 	close(fd);
 	m->virt = p;
+	m->size = MEM_SIZE;
 }
 
 /* Claim the pdma buffer NAME (allocate it if @may_alloc) and map it */
@@ -60,6 +61,7 @@ static void mem_pdma(struct mem *m, const char *name, bool may_alloc)
 	/* The handle stays open: the mapping lives until the process exits */
 	m->phys = pm.phys;
 	m->virt = pm.addr;
+	m->size = e.size;
 }
 
 void mem_map(struct mem *m, const struct memarg *a, bool may_alloc)

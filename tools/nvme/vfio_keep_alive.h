@@ -11,7 +11,7 @@
 #include <linux/vfio.h>
 
 #ifndef VFIO_DEVICE_FEATURE_KEEP_ALIVE
-#define VFIO_DEVICE_FEATURE_KEEP_ALIVE 11
+#define VFIO_DEVICE_FEATURE_KEEP_ALIVE 64	/* provisional, see kmod/patches */
 struct vfio_device_feature_keep_alive {
 	__u32 enable;
 	__u32 flags;

@@ -130,6 +130,12 @@ class Guest:
     portdrv: bool = False
     # Regex of console lines a scenario provokes on purpose (see splats()).
     allow_splat: str | None = None
+    # A real IOMMU (QEMU intel-iommu, intel_iommu=on): VFIO groups are then
+    # type1 groups, not no-IOMMU ones.
+    iommu: bool = False
+    # SR-IOV on the NVMe controller (in an nvme-subsys, as QEMU requires):
+    # the number of VFs it can have; the guest enables them via sriov_numvfs.
+    nvme_sriov_vfs: int = 0
     timeout: float = 120.0
     qemu: str = "qemu-system-x86_64"
 
@@ -142,6 +148,8 @@ class Guest:
             args.append(f"memmap={size >> 10}K${start:#x}")
         if not self.portdrv:
             args.append("pcie_ports=compat")
+        if self.iommu:
+            args.append("intel_iommu=on")
         return " ".join(args + list(self.cmdline))
 
     def qemu_argv(self, initrd):
@@ -152,15 +160,34 @@ class Guest:
                 "-append", self.kernel_cmdline(),
                 "-serial", f"file:{self.workdir}/console.log",
                 "-serial", f"file:{self.workdir}/results.jsonl"]
+        if self.iommu:
+            # Before the PCI devices it translates.
+            argv += ["-device", "intel-iommu"]
         if self.nvme:
             img = os.path.join(self.workdir, "nvme.img")
             if not os.path.exists(img):
                 with open(img, "wb") as f:
                     f.truncate(self.nvme_size)
+            if self.nvme_sriov_vfs:
+                argv += ["-device", "nvme-subsys,id=pdmasubsys,nqn=pdmasubsys"]
             argv += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1",
-                     "-drive", f"file={img},if=none,id=nvm,format=raw",
-                     "-device", "nvme,serial=pdma0001,drive=nvm,bus=rp1"]
+                     "-drive", f"file={img},if=none,id=nvm,format=raw"]
+            if self.nvme_sriov_vfs:
+                # A subsystem takes no legacy drive=: namespace 1 is an nvme-ns.
+                argv += ["-device", "nvme,id=nvme0,serial=pdma0001,bus=rp1" + self._nvme_sriov(),
+                         "-device", "nvme-ns,drive=nvm,bus=nvme0,nsid=1"]
+            else:
+                argv += ["-device", "nvme,serial=pdma0001,drive=nvm,bus=rp1"]
         return argv
+
+    def _nvme_sriov(self):
+        """The nvme -device suffix for SR-IOV; the subsystem goes before it."""
+        if not self.nvme_sriov_vfs:
+            return ""
+        n = self.nvme_sriov_vfs
+        # QEMU 7.2: flexible queues >= 2 per VF, interrupts >= 1 per VF.
+        return (f",subsys=pdmasubsys,sriov_max_vfs={n},sriov_vq_flexible={2 * n},"
+                f"sriov_vi_flexible={n}")
 
     def run(self, scenario, phases, extra_files=None):
         """Run phases 1..N of the scenario text; return a Run."""
