@@ -24,7 +24,15 @@
 #define PDMA_SORT_IDX_BITS	24
 #define PDMA_SORT_IDX_MASK	0xffffffULL
 #define PDMA_CORE_MAX_CAPACITY	0x100000U		/* slots */
-#define PDMA_CORE_MAX_REGION	0x10000000000000ULL	/* 4 PiB */
+#define PDMA_CORE_MAX_REGION	0x10000000000000ULL	/* 4 PiB, exclusive */
+/*
+ * A copy's generation is below this, and a commit that would reach it is
+ * refused (-EOVERFLOW): a u64 that never wraps keeps "higher generation
+ * wins" true. 2^63 commits are out of reach of any real workload.
+ */
+#define PDMA_GEN_LIMIT		0x8000000000000000ULL	/* 2^63 */
+/* Long loops over slots call cond_resched() every this many + 1 slots. */
+#define PDMA_RESCHED_MASK	0x3ffU
 
 /**
  * struct pdma_avl - node of an intrusive AVL tree
@@ -155,7 +163,8 @@ struct pdma_layout {
  * @PDMA_COPY_CAPACITY_MISMATCH: formatted with another capacity
  * @PDMA_COPY_BAD_CRC:           checksum mismatch
  * @PDMA_COPY_REGION_MISMATCH:   formatted for another base or size
- * @PDMA_COPY_BAD_HEADER:        reserved field set or generation zero
+ * @PDMA_COPY_BAD_HEADER:        reserved field set, generation zero or
+ *                               %PDMA_GEN_LIMIT or more
  * @PDMA_COPY_BAD_STATE:         a slot has an unknown state
  * @PDMA_COPY_BAD_FREE_SLOT:     a free slot is not all zero
  * @PDMA_COPY_BAD_NAME:          empty, unterminated or unpadded name
@@ -342,6 +351,7 @@ struct pdma_names {
  * @data_offset:   start of the data area
  * @capacity:      slots
  * @bucket_mask:   name hash buckets - 1
+ * @hash_key:      siphash key of the name hash, random per core
  * @table:         readable mapping of the table area
  * @ops:           store hook, NULL for inspection only
  * @ctx:           passed to @ops
@@ -355,6 +365,8 @@ struct pdma_names {
  * @sort:          2 * (capacity + 1) sort keys
  * @pool:          capacity + 1 extent nodes
  * @ext:           free extents of the data area
+ * @reserved_bytes: bytes taken from @ext by pdma_core_reserve() and not
+ *                 yet published or unreserved
  */
 struct pdma_core {
 	u64 base;
@@ -363,6 +375,7 @@ struct pdma_core {
 	u64 data_offset;
 	u32 capacity;
 	u32 bucket_mask;
+	siphash_key_t hash_key;
 	const u8 *table;
 	const struct pdma_core_ops *ops;
 	void *ctx;
@@ -376,6 +389,7 @@ struct pdma_core {
 	u64 *sort;
 	struct pdma_extent *pool;
 	struct pdma_extents ext;
+	u64 reserved_bytes;
 };
 
 #define PDMA_NONE	U32_MAX
@@ -388,7 +402,7 @@ static inline size_t pdma_img_bytes(const struct pdma_core *core)
 }
 
 /* Shared between pdma_core.c and pdma_table.c, not for callers. */
-bool pdma_name_check(const char *name, u32 *hash);
+bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash);
 u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 		    const struct pdma_table_entry *ent, const char *name,
 		    u32 hv);
@@ -400,6 +414,7 @@ void pdma_commit(struct pdma_core *core);
 int pdma_core_layout(u64 base, u64 size, u32 capacity,
 		     struct pdma_layout *layout);
 u32 pdma_core_peek_capacity(const void *table);
+u32 pdma_core_probe_capacity(const void *table, u64 len, u64 base, u64 size);
 u32 pdma_core_peek_region(const void *table, u64 *base, u64 *size);
 int pdma_core_create(const struct pdma_core_config *cfg,
 		     struct pdma_core **corep);
@@ -415,6 +430,12 @@ const char *pdma_copy_status_str(enum pdma_copy_status status);
 
 int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
 		    u64 align, u32 flags, struct pdma_core_entry *out);
+int pdma_core_reserve(struct pdma_core *core, const char *name, u64 *size,
+		      u64 *align, u32 flags, u64 *off);
+void pdma_core_unreserve(struct pdma_core *core, u64 off, u64 size);
+int pdma_core_publish(struct pdma_core *core, const char *name, u64 off,
+		      u64 size, u64 align, u32 flags,
+		      struct pdma_core_entry *out);
 int pdma_core_free(struct pdma_core *core, const char *name);
 int pdma_core_claim(struct pdma_core *core, const char *name,
 		    struct pdma_core_entry *out);
