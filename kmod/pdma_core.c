@@ -83,7 +83,8 @@ bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash)
 		}
 		if (v)
 			return false;
-		h = siphash(name, PDMA_NAME_MAX, key);
+		/* The padding is all zero: hash the name only. */
+		h = siphash(name, strnlen(name, PDMA_NAME_MAX), key);
 		*hash = (u32)(h >> 32) ^ (u32)h;
 		return true;
 	}

@@ -114,6 +114,12 @@ u64 *pdma_radix_sort(u64 *a, u64 *tmp, u32 n, unsigned int shift,
 
 u32 pdma_crc32c(u32 crc, const void *buf, size_t len);
 u32 pdma_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
+#ifndef __KERNEL__
+/* Userspace only: the two implementations behind pdma_crc32c(). */
+u32 pdma_crc32c_sw(u32 crc, const void *buf, size_t len);
+u32 pdma_crc32c_hw(u32 crc, const void *buf, size_t len);
+bool pdma_crc32c_have_hw(void);
+#endif
 
 /**
  * struct pdma_core_ops - how the core stores into region memory

@@ -40,6 +40,7 @@ echo
 "$B/bench_alloc" time | sed 's/^/  native: /'
 "$B/bench_load" gen "$B/table4096.bin"
 "$B/bench_load" time "$B/table4096.bin" | sed 's/^/  native: /'
+"$B/bench_load" p2 "$B/table4096.bin"
 echo
 
 ops=$("$B/bench_alloc" ours | awk '{ print $2 }')

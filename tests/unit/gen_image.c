@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 		manifest(kind);
 		/* CRC-valid, but a name with an ESC byte: log injection. */
 		for (int c = 0; c < 2; c++) {
-			memcpy(ent_of(&R, c, 1)->name, "e\033[2J", 7);
+			memcpy(ent_of(&R, c, 1)->name, "e\033[2J", 6);
 			reseal(&R, c);
 		}
 	} else if (!strcmp(kind, "huge-gen")) {

@@ -317,7 +317,39 @@ static int colliding_names_load_in_linear_time(void)
 	return 0;
 }
 
+static int crc32c_implementations_agree(void)
+{
+	static const char check[] = "123456789";
+	static u8 buf[8192 + 16];
+	u64 seed = 3;
+	size_t off, len;
+	u32 sw, hw;
+	int t;
+
+	/* The standard CRC-32C check value. */
+	ASSERT_EQ(0xe3069283U, ~pdma_crc32c_sw(~0U, check, 9));
+	ASSERT_EQ(0xe3069283U, ~pdma_crc32c_hw(~0U, check, 9));
+	ASSERT_EQ(0xe3069283U, ~pdma_crc32c(~0U, check, 9));
+	if (!pdma_crc32c_have_hw())
+		TEST_FAIL("this CPU has no SSE4.2: the hardware path is untested");
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = rnd_next(&seed);
+	/* Every alignment and tail length, and chained calls. */
+	for (t = 0; t < 20000; t++) {
+		off = rnd_next(&seed) % 16;
+		len = rnd_next(&seed) % 8192;
+		sw = pdma_crc32c_sw(~0U, buf + off, len);
+		hw = pdma_crc32c_hw(~0U, buf + off, len);
+		ASSERT_EQ(sw, hw);
+		hw = pdma_crc32c_hw(pdma_crc32c_hw(~0U, buf + off, len / 3),
+				    buf + off + len / 3, len - len / 3);
+		ASSERT_EQ(sw, hw);
+	}
+	return 0;
+}
+
 static const struct test_case tests[] = {
+	TEST(crc32c_implementations_agree, "Expect the SSE4.2 and slice-by-8 CRC32C to give the check value 0xe3069283 and agree on 20k buffers of every alignment and length, also chained."),
 	TEST(reserve_stores_nothing, "Expect a reservation to store nothing, keep its pages from other callers, and leave no trace at the next load."),
 	TEST(publish_records_the_reserved_extent, "Expect publishing a reservation to record exactly that extent, in one commit that loads back."),
 	TEST(publish_rechecks_the_name, "Expect publishing under a name taken meanwhile to fail with -EEXIST without a store, and unreserving to restore the free space."),
