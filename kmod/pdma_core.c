@@ -237,6 +237,7 @@ int pdma_core_create(const struct pdma_core_config *cfg,
 	pdma_extents_init(&core->ext, core->pool, core->sort, cap + 1,
 			  core->base, core->data_offset, core->size);
 	pdma_crc32c(0, NULL, 0);
+	pdma_shift_init(core);
 	*corep = core;
 	return 0;
 
@@ -411,6 +412,7 @@ int pdma_core_publish(struct pdma_core *core, const char *name, u64 off,
 	core->reserved_bytes -= size;
 	slot = core->free_slots[--core->nr_free_slots];
 	e = &core->img[0].ent[slot];
+	pdma_slot_begin(core, slot);
 	memcpy(e->name, name, PDMA_NAME_MAX);
 	e->offset = cpu_to_le64(off);
 	e->size = cpu_to_le64(size);
@@ -418,6 +420,7 @@ int pdma_core_publish(struct pdma_core *core, const char *name, u64 off,
 	e->create_gen = cpu_to_le64(le64_to_cpu(core->img[0].hdr->generation) + 1);
 	e->flags = cpu_to_le32(flags);
 	e->state = cpu_to_le32(PDMA_ENTRY_ALLOCATED);
+	pdma_slot_end(core, slot);
 	pdma_names_add(core, &core->names[0], slot, hv);
 	core->nr_used++;
 	pdma_commit(core);
@@ -476,7 +479,9 @@ int pdma_core_free(struct pdma_core *core, const char *name)
 	if (ret)
 		return ret;
 	pdma_names_del(core, &core->names[0], slot);
+	pdma_slot_begin(core, slot);
 	memset(e, 0, sizeof(*e));
+	pdma_slot_end(core, slot);
 	core->free_slots[core->nr_free_slots++] = slot;
 	core->nr_used--;
 	pdma_commit(core);
@@ -505,7 +510,9 @@ int pdma_core_claim(struct pdma_core *core, const char *name,
 		return slot;
 	e = &core->img[0].ent[slot];
 	if (e->state == cpu_to_le32(PDMA_ENTRY_PRESERVED)) {
+		pdma_slot_begin(core, slot);
 		e->state = cpu_to_le32(PDMA_ENTRY_CLAIMED);
+		pdma_slot_end(core, slot);
 		pdma_commit(core);
 	}
 	if (out)
@@ -542,6 +549,7 @@ int pdma_core_adopt(struct pdma_core *core)
 			e->state = cpu_to_le32(PDMA_ENTRY_PRESERVED);
 	}
 	h->adopt_count = cpu_to_le32(le32_to_cpu(h->adopt_count) + 1);
+	pdma_crc_resync(core);
 	pdma_commit(core);
 	return 0;
 }
@@ -696,6 +704,7 @@ int pdma_core_verify(const struct pdma_core *core)
 	    used + core->nr_free_slots != core->capacity ||
 	    sum_stack != sum_free || (core->cur != 0 && core->cur != 1) ||
 	    le32_to_cpu(core->img[0].hdr->nr_entries) != used ||
+	    core->img_crc != pdma_crc_full(core) ||
 	    used_bytes + core->ext.free_bytes + core->reserved_bytes !=
 	    core->size - core->data_offset)
 		return -EUCLEAN;

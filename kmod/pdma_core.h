@@ -33,6 +33,11 @@
 #define PDMA_GEN_LIMIT		0x8000000000000000ULL	/* 2^63 */
 /* Long loops over slots call cond_resched() every this many + 1 slots. */
 #define PDMA_RESCHED_MASK	0x3ffU
+/* Slots a commit may change before it is written; more is "all". */
+#define PDMA_DIRTY_MAX		4
+#define PDMA_DIRTY_ALL		U32_MAX
+/* Rows of shift tables: capacities up to 2^21 slots. */
+#define PDMA_SHIFT_ROWS		21
 
 /**
  * struct pdma_avl - node of an intrusive AVL tree
@@ -373,6 +378,15 @@ struct pdma_names {
  * @ext:           free extents of the data area
  * @reserved_bytes: bytes taken from @ext by pdma_core_reserve() and not
  *                 yet published or unreserved
+ * @img_crc:       raw CRC32C state (from ~0) of the shadow image with the
+ *                 header as in @hdr_last, kept current slot by slot
+ * @scratch_crc:   the same for the scratch image, set by validation
+ * @slot_crc0:     zero-start CRC of the slot given to pdma_slot_begin()
+ * @shift:         [j][i]: bit i of a CRC shifted past 2^j slots
+ * @hdr_last:      header of the last commit, crc32c zero
+ * @nr_dirty:      slots listed in @dirty: [0] changed since the last
+ *                 commit, [1] changed by it; %PDMA_DIRTY_ALL for all
+ * @dirty:         their indices
  */
 struct pdma_core {
 	u64 base;
@@ -396,6 +410,13 @@ struct pdma_core {
 	struct pdma_extent *pool;
 	struct pdma_extents ext;
 	u64 reserved_bytes;
+	u32 img_crc;
+	u32 scratch_crc;
+	u32 slot_crc0;
+	u32 shift[PDMA_SHIFT_ROWS][32];
+	struct pdma_table_header hdr_last;
+	u32 nr_dirty[2];
+	u32 dirty[2][PDMA_DIRTY_MAX];
 };
 
 #define PDMA_NONE	U32_MAX
@@ -416,6 +437,11 @@ void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
 		    u32 slot, u32 hv);
 void pdma_names_clear(const struct pdma_core *core, struct pdma_names *nm);
 void pdma_commit(struct pdma_core *core);
+void pdma_slot_begin(struct pdma_core *core, u32 slot);
+void pdma_slot_end(struct pdma_core *core, u32 slot);
+void pdma_crc_resync(struct pdma_core *core);
+void pdma_shift_init(struct pdma_core *core);
+u32 pdma_crc_full(const struct pdma_core *core);
 
 int pdma_core_layout(u64 base, u64 size, u32 capacity,
 		     struct pdma_layout *layout);

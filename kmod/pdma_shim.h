@@ -15,6 +15,7 @@
 #include <linux/build_bug.h>
 #include <linux/compiler.h>
 #include <linux/errno.h>
+#include <linux/crc32.h>
 #include <linux/limits.h>
 #include <linux/random.h>
 #include <linux/sched.h>
@@ -117,6 +118,10 @@ static inline u64 siphash(const void *data, size_t len, const siphash_key_t *key
 {
 	return __siphash_unaligned(data, len, key);
 }
+
+/* The kernel's lib/crc32.c, compiled for userspace likewise. */
+u32 __crc32c_le(u32 crc, unsigned char const *p, size_t len);
+u32 __crc32c_le_shift(u32 crc, size_t len);
 
 /* Same contract as the kernel's get_random_u64(). */
 static inline u64 get_random_u64(void)
