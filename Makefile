@@ -29,6 +29,11 @@ TOOLS := $(BIN)/pdmactl $(BIN)/pdma-dump
 # The pure core, compiled unchanged into the module, tests/unit and pdma-dump.
 include kmod/core.mk
 CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
+# ... and the kernel's lib/ sources it calls (siphash), from the built tree.
+KTREE ?= $(kernel_dir)
+PDMA_TOP := $(CURDIR)
+include tools/kshim/ksrc.mk
+KOBJS := $(addprefix $(BUILD)/obj/k_,$(notdir $(KSRCS:.c=.o)))
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
@@ -93,9 +98,13 @@ $(LIBPDMA_SO): $(BUILD)/obj/libpdma.o
 # pdma-dump interprets region bytes only through the core, in inspection mode.
 # It reads the source in pdma-dump.c and reports in pdma_dump_report.c.
 DUMP_SRCS := tools/pdma-dump.c tools/pdma_dump_report.c
-$(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(LIBPDMA) $(HEADERS)
+$(BUILD)/obj/k_%.o: $(KTREE)/lib/%.c tools/kshim/kshim.h
 	@mkdir -p $(dir $@)
-	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(LIBPDMA)
+	$(CC) -std=gnu11 -O2 -g -Wall $(KSRC_CFLAGS) -c -o $@ $<
+
+$(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(KOBJS) $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(KOBJS) $(LIBPDMA)
 
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)

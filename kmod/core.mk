@@ -2,4 +2,4 @@
 # The pure core: table codec, commit protocol, allocator and CRC32C, behind
 # pdma_shim.h. The module (Kbuild), tests/unit and pdma-dump (Makefile) all
 # take the list from here, so they always compile the same sources.
-PDMA_CORE := pdma_core pdma_table pdma_alloc pdma_crc32c
+PDMA_CORE := pdma_core pdma_table pdma_commit pdma_alloc pdma_crc32c

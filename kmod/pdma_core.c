@@ -27,31 +27,49 @@ static inline u64 pdma_nonzero_bytes(u64 v)
 	return (((v & PDMA_LOW7) + PDMA_LOW7) | v) & PDMA_HIGH;
 }
 
+/* True if every byte of @v with its bit set in @live is printable ASCII. */
+static inline bool pdma_printable(u64 v, u64 live)
+{
+	u64 low = v & PDMA_LOW7;
+
+	/* Each test sets a byte's high bit when that byte is bad. */
+	return !((v | ~(low + 0x6060606060606060ULL) |
+		  (low + 0x0101010101010101ULL)) & live);
+}
+
 /**
- * pdma_name_check() - validate a name and hash it, a word at a time
+ * pdma_name_check() - validate a name, a word at a time, and hash it
  * @name: %PDMA_NAME_MAX bytes
+ * @key:  siphash key of the core, random per core
  * @hash: out: hash of a valid name, for the name hash
  *
- * A valid name is one or more non-zero bytes followed only by zero bytes
- * (at least one). Each word is loaded as little-endian, so byte i of the
- * name is byte i of the word on every CPU; in the word holding the NUL the
- * non-zero bytes must then form a prefix, i.e. a mask of the form 2^k - 1.
- * This runs for every slot when a table is loaded, hence the word trick.
+ * A valid name is one or more printable ASCII bytes (0x20 to 0x7e)
+ * followed only by zero bytes (at least one): names reach log lines, so
+ * no control or escape byte may hide in them. Each word is loaded as
+ * little-endian, so byte i of the name is byte i of the word on every CPU;
+ * in the word holding the NUL the non-zero bytes must then form a prefix,
+ * i.e. a mask of the form 2^k - 1. This runs for every slot when a table
+ * is loaded, hence the word trick.
  *
- * Return: true if @name is NUL-terminated, non-empty and NUL-padded.
+ * The hash is SipHash with a key drawn when the core is created: names in
+ * a table come from whoever wrote it, and with a fixed or weak hash a set
+ * of names sharing one bucket makes every load quadratic.
+ *
+ * Return: true if @name is printable, NUL-terminated, non-empty and
+ * NUL-padded.
  */
-bool pdma_name_check(const char *name, u32 *hash)
+bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash)
 {
 	unsigned int i;
-	u64 h = 0, v, m;
+	u64 h, v, m;
 	__le64 w;
 
 	for (i = 0; i < PDMA_NAME_MAX; i += sizeof(w)) {
 		memcpy(&w, name + i, sizeof(w));
 		v = le64_to_cpu(w);
-		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
 		m = pdma_nonzero_bytes(v);
+		if (!pdma_printable(v, m))
+			return false;
 		if (m == PDMA_HIGH)
 			continue;
 		/* One 0xff byte per non-zero byte: is it 2^k - 1? */
@@ -63,8 +81,12 @@ bool pdma_name_check(const char *name, u32 *hash)
 			memcpy(&w, name + i, sizeof(w));
 			v |= (__force u64)w;
 		}
+		if (v)
+			return false;
+		/* The padding is all zero: hash the name only. */
+		h = siphash(name, strnlen(name, PDMA_NAME_MAX), key);
 		*hash = (u32)(h >> 32) ^ (u32)h;
-		return !v;
+		return true;
 	}
 	return false;
 }
@@ -194,6 +216,8 @@ int pdma_core_create(const struct pdma_core_config *cfg,
 	while (nb < 2 * cap)
 		nb <<= 1;
 	core->bucket_mask = nb - 1;
+	core->hash_key.key[0] = get_random_u64();
+	core->hash_key.key[1] = get_random_u64();
 
 	for (i = 0; i < 2; i++) {
 		core->img[i].hdr = kvcalloc(1, pdma_img_bytes(core), GFP_KERNEL);
@@ -213,6 +237,7 @@ int pdma_core_create(const struct pdma_core_config *cfg,
 	pdma_extents_init(&core->ext, core->pool, core->sort, cap + 1,
 			  core->base, core->data_offset, core->size);
 	pdma_crc32c(0, NULL, 0);
+	pdma_shift_init(core);
 	*corep = core;
 	return 0;
 
@@ -221,9 +246,19 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * A mutation needs a live core with a store hook, and room for one more
+ * generation: a table never holds a generation of %PDMA_GEN_LIMIT or
+ * more (see pdma_check()), so that no copy can ever wrap back to an old
+ * generation and lose the A/B race to a stale copy.
+ */
 static int pdma_writable(const struct pdma_core *core)
 {
-	return core->state == PDMA_CORE_LIVE && core->ops ? 0 : -EROFS;
+	if (core->state != PDMA_CORE_LIVE || !core->ops)
+		return -EROFS;
+	if (le64_to_cpu(core->img[0].hdr->generation) >= PDMA_GEN_LIMIT - 1)
+		return -EOVERFLOW;
+	return 0;
 }
 
 static void pdma_fill(const struct pdma_core *core, u32 slot,
@@ -247,7 +282,7 @@ static s64 pdma_find(const struct pdma_core *core, const char *name)
 {
 	u32 slot, hv;
 
-	if (!pdma_name_check(name, &hv))
+	if (!pdma_name_check(name, &core->hash_key, &hv))
 		return -EINVAL;
 	if (core->state != PDMA_CORE_LIVE)
 		return -ENOENT;
@@ -266,56 +301,118 @@ static s64 pdma_find_writable(const struct pdma_core *core, const char *name)
 	return ret ? ret : pdma_find(core, name);
 }
 
-/**
- * pdma_core_alloc() - allocate and record a named buffer
- * @core:  live core
- * @name:  %PDMA_NAME_MAX bytes: NUL-terminated, non-empty, NUL-padded
- * @size:  bytes, rounded up to a page
- * @align: physical alignment, 0 for a page, else a power of two from
- *         %PDMA_ALIGN_MIN to %PDMA_ALIGN_MAX
- * @flags: PDMA_ALLOC_*, recorded only
- * @out:   out: the new entry; may be NULL
- *
- * Best fit over the free extents, O(log n) (see pdma_alloc.c), then one
- * commit.
- *
- * Return: 0; -EROFS if the core is not writable; -EINVAL for a bad size
- * (0, overflowing or larger than the data area), alignment, flags or name;
- * -EEXIST if the name is taken; -ENOSPC if all slots are used; -ENOMEM if
- * no free extent fits. On error nothing changed.
- */
-int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
-		    u64 align, u32 flags, struct pdma_core_entry *out)
+/* Checks of pdma_core_reserve() that need no allocator: see there. */
+static int pdma_alloc_check(const struct pdma_core *core, const char *name,
+			    u64 *size, u64 *align, u32 flags)
 {
-	struct pdma_table_entry *e;
-	u32 hv, slot;
-	u64 off;
+	u32 hv;
 	int ret;
 
 	ret = pdma_writable(core);
 	if (ret)
 		return ret;
-	if (!align)
-		align = PDMA_ALIGN_MIN;
-	if (!size || size > U64_MAX - (PDMA_PAGE_SIZE - 1) ||
-	    align < PDMA_ALIGN_MIN || align > PDMA_ALIGN_MAX ||
-	    align & (align - 1) || flags & ~PDMA_ALLOC_FLAGS_ALL ||
-	    !pdma_name_check(name, &hv))
+	if (!*align)
+		*align = PDMA_ALIGN_MIN;
+	if (!*size || *size > U64_MAX - (PDMA_PAGE_SIZE - 1) ||
+	    *align < PDMA_ALIGN_MIN || *align > PDMA_ALIGN_MAX ||
+	    *align & (*align - 1) || flags & ~PDMA_ALLOC_FLAGS_ALL ||
+	    !pdma_name_check(name, &core->hash_key, &hv))
 		return -EINVAL;
-	size = (size + PDMA_PAGE_SIZE - 1) & ~(PDMA_PAGE_SIZE - 1);
-	if (size > core->size - core->data_offset)
+	*size = (*size + PDMA_PAGE_SIZE - 1) & ~(PDMA_PAGE_SIZE - 1);
+	if (*size > core->size - core->data_offset)
 		return -EINVAL;
 	if (pdma_names_find(core, &core->names[0], core->img[0].ent, name,
 			    hv) != PDMA_NONE)
 		return -EEXIST;
 	if (core->nr_used == core->capacity)
 		return -ENOSPC;
-	ret = pdma_extents_alloc(&core->ext, size, align, &off);
+	return 0;
+}
+
+/**
+ * pdma_core_reserve() - reserve an extent for a buffer, in memory only
+ * @core:  live core
+ * @name:  %PDMA_NAME_MAX bytes: printable, NUL-terminated, non-empty,
+ *         NUL-padded
+ * @size:  in: bytes; out: rounded up to a page
+ * @align: in: physical alignment, 0 for a page, else a power of two from
+ *         %PDMA_ALIGN_MIN to %PDMA_ALIGN_MAX; out: the alignment used
+ * @flags: PDMA_ALLOC_*
+ * @off:   out: offset of the reserved extent
+ *
+ * The extent is taken from the allocator, so that concurrent callers see
+ * it as used, but nothing is committed: a crash now leaves no trace in the
+ * table. The caller prepares the memory (zeroes it) and then either
+ * publishes it with pdma_core_publish() or gives it back with
+ * pdma_core_unreserve(). Best fit over the free extents, O(log n).
+ *
+ * Return: 0; -EROFS if the core is not writable; -EOVERFLOW if the
+ * generation is exhausted; -EINVAL for a bad size (0, overflowing or
+ * larger than the data area), alignment, flags or name; -EEXIST if the
+ * name is taken; -ENOSPC if all slots are used; -ENOMEM if no free extent
+ * fits. On error nothing changed.
+ */
+int pdma_core_reserve(struct pdma_core *core, const char *name, u64 *size,
+		      u64 *align, u32 flags, u64 *off)
+{
+	int ret;
+
+	ret = pdma_alloc_check(core, name, size, align, flags);
 	if (ret)
 		return ret;
+	ret = pdma_extents_alloc(&core->ext, *size, *align, off);
+	if (ret)
+		return ret;
+	core->reserved_bytes += *size;
+	return 0;
+}
 
+/**
+ * pdma_core_unreserve() - give back an extent from pdma_core_reserve()
+ * @core: core
+ * @off:  offset returned by pdma_core_reserve()
+ * @size: size returned by pdma_core_reserve()
+ */
+void pdma_core_unreserve(struct pdma_core *core, u64 off, u64 size)
+{
+	core->reserved_bytes -= size;
+	pdma_extents_free(&core->ext, off, size);
+}
+
+/**
+ * pdma_core_publish() - record a reserved extent as a named buffer
+ * @core:  core
+ * @name:  as for pdma_core_reserve()
+ * @off:   offset returned by pdma_core_reserve()
+ * @size:  size returned by pdma_core_reserve()
+ * @align: alignment returned by pdma_core_reserve()
+ * @flags: PDMA_ALLOC_*
+ * @out:   out: the new entry; may be NULL
+ *
+ * Everything pdma_core_reserve() checked is checked again, since other
+ * calls may have run in between (the name may now be taken). On success
+ * the extent belongs to the entry, in one commit; on error it is still
+ * reserved and the caller must unreserve it.
+ *
+ * Return: 0, or an errno of pdma_core_reserve() other than -ENOMEM.
+ */
+int pdma_core_publish(struct pdma_core *core, const char *name, u64 off,
+		      u64 size, u64 align, u32 flags,
+		      struct pdma_core_entry *out)
+{
+	struct pdma_table_entry *e;
+	u64 sz = size, al = align;
+	u32 hv, slot;
+	int ret;
+
+	ret = pdma_alloc_check(core, name, &sz, &al, flags);
+	if (ret)
+		return ret;
+	pdma_name_check(name, &core->hash_key, &hv);
+	core->reserved_bytes -= size;
 	slot = core->free_slots[--core->nr_free_slots];
 	e = &core->img[0].ent[slot];
+	pdma_slot_begin(core, slot);
 	memcpy(e->name, name, PDMA_NAME_MAX);
 	e->offset = cpu_to_le64(off);
 	e->size = cpu_to_le64(size);
@@ -323,12 +420,40 @@ int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
 	e->create_gen = cpu_to_le64(le64_to_cpu(core->img[0].hdr->generation) + 1);
 	e->flags = cpu_to_le32(flags);
 	e->state = cpu_to_le32(PDMA_ENTRY_ALLOCATED);
+	pdma_slot_end(core, slot);
 	pdma_names_add(core, &core->names[0], slot, hv);
 	core->nr_used++;
 	pdma_commit(core);
 	if (out)
 		pdma_fill(core, slot, out);
 	return 0;
+}
+
+/**
+ * pdma_core_alloc() - allocate and record a named buffer
+ * @core:  live core
+ * @name:  as for pdma_core_reserve()
+ * @size:  bytes, rounded up to a page
+ * @align: as for pdma_core_reserve()
+ * @flags: PDMA_ALLOC_*, recorded only
+ * @out:   out: the new entry; may be NULL
+ *
+ * pdma_core_reserve() and pdma_core_publish() in one go, for callers that
+ * need not prepare the memory first.
+ *
+ * Return: as pdma_core_reserve(). On error nothing changed.
+ */
+int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
+		    u64 align, u32 flags, struct pdma_core_entry *out)
+{
+	u64 off;
+	int ret;
+
+	ret = pdma_core_reserve(core, name, &size, &align, flags, &off);
+	if (ret)
+		return ret;
+	/* Nothing ran in between: publishing cannot fail. */
+	return pdma_core_publish(core, name, off, size, align, flags, out);
 }
 
 /**
@@ -354,7 +479,9 @@ int pdma_core_free(struct pdma_core *core, const char *name)
 	if (ret)
 		return ret;
 	pdma_names_del(core, &core->names[0], slot);
+	pdma_slot_begin(core, slot);
 	memset(e, 0, sizeof(*e));
+	pdma_slot_end(core, slot);
 	core->free_slots[core->nr_free_slots++] = slot;
 	core->nr_used--;
 	pdma_commit(core);
@@ -383,7 +510,9 @@ int pdma_core_claim(struct pdma_core *core, const char *name,
 		return slot;
 	e = &core->img[0].ent[slot];
 	if (e->state == cpu_to_le32(PDMA_ENTRY_PRESERVED)) {
+		pdma_slot_begin(core, slot);
 		e->state = cpu_to_le32(PDMA_ENTRY_CLAIMED);
+		pdma_slot_end(core, slot);
 		pdma_commit(core);
 	}
 	if (out)
@@ -412,12 +541,15 @@ int pdma_core_adopt(struct pdma_core *core)
 	if (ret)
 		return ret;
 	for (i = 0; i < core->capacity; i++) {
+		if (!(i & PDMA_RESCHED_MASK))
+			cond_resched();
 		e = &core->img[0].ent[i];
 		if (e->state == cpu_to_le32(PDMA_ENTRY_ALLOCATED) ||
 		    e->state == cpu_to_le32(PDMA_ENTRY_CLAIMED))
 			e->state = cpu_to_le32(PDMA_ENTRY_PRESERVED);
 	}
 	h->adopt_count = cpu_to_le32(le32_to_cpu(h->adopt_count) + 1);
+	pdma_crc_resync(core);
 	pdma_commit(core);
 	return 0;
 }
@@ -572,7 +704,9 @@ int pdma_core_verify(const struct pdma_core *core)
 	    used + core->nr_free_slots != core->capacity ||
 	    sum_stack != sum_free || (core->cur != 0 && core->cur != 1) ||
 	    le32_to_cpu(core->img[0].hdr->nr_entries) != used ||
-	    used_bytes + core->ext.free_bytes != core->size - core->data_offset)
+	    core->img_crc != pdma_crc_full(core) ||
+	    used_bytes + core->ext.free_bytes + core->reserved_bytes !=
+	    core->size - core->data_offset)
 		return -EUCLEAN;
 	return pdma_extents_verify(&core->ext);
 }

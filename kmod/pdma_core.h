@@ -24,7 +24,20 @@
 #define PDMA_SORT_IDX_BITS	24
 #define PDMA_SORT_IDX_MASK	0xffffffULL
 #define PDMA_CORE_MAX_CAPACITY	0x100000U		/* slots */
-#define PDMA_CORE_MAX_REGION	0x10000000000000ULL	/* 4 PiB */
+#define PDMA_CORE_MAX_REGION	0x10000000000000ULL	/* 4 PiB, exclusive */
+/*
+ * A copy's generation is below this, and a commit that would reach it is
+ * refused (-EOVERFLOW): a u64 that never wraps keeps "higher generation
+ * wins" true. 2^63 commits are out of reach of any real workload.
+ */
+#define PDMA_GEN_LIMIT		0x8000000000000000ULL	/* 2^63 */
+/* Long loops over slots call cond_resched() every this many + 1 slots. */
+#define PDMA_RESCHED_MASK	0x3ffU
+/* Slots a commit may change before it is written; more is "all". */
+#define PDMA_DIRTY_MAX		4
+#define PDMA_DIRTY_ALL		U32_MAX
+/* Rows of shift tables: capacities up to 2^21 slots. */
+#define PDMA_SHIFT_ROWS		21
 
 /**
  * struct pdma_avl - node of an intrusive AVL tree
@@ -106,6 +119,12 @@ u64 *pdma_radix_sort(u64 *a, u64 *tmp, u32 n, unsigned int shift,
 
 u32 pdma_crc32c(u32 crc, const void *buf, size_t len);
 u32 pdma_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
+#ifndef __KERNEL__
+/* Userspace only: the two implementations behind pdma_crc32c(). */
+u32 pdma_crc32c_sw(u32 crc, const void *buf, size_t len);
+u32 pdma_crc32c_hw(u32 crc, const void *buf, size_t len);
+bool pdma_crc32c_have_hw(void);
+#endif
 
 /**
  * struct pdma_core_ops - how the core stores into region memory
@@ -155,7 +174,8 @@ struct pdma_layout {
  * @PDMA_COPY_CAPACITY_MISMATCH: formatted with another capacity
  * @PDMA_COPY_BAD_CRC:           checksum mismatch
  * @PDMA_COPY_REGION_MISMATCH:   formatted for another base or size
- * @PDMA_COPY_BAD_HEADER:        reserved field set or generation zero
+ * @PDMA_COPY_BAD_HEADER:        reserved field set, generation zero or
+ *                               %PDMA_GEN_LIMIT or more
  * @PDMA_COPY_BAD_STATE:         a slot has an unknown state
  * @PDMA_COPY_BAD_FREE_SLOT:     a free slot is not all zero
  * @PDMA_COPY_BAD_NAME:          empty, unterminated or unpadded name
@@ -342,6 +362,7 @@ struct pdma_names {
  * @data_offset:   start of the data area
  * @capacity:      slots
  * @bucket_mask:   name hash buckets - 1
+ * @hash_key:      siphash key of the name hash, random per core
  * @table:         readable mapping of the table area
  * @ops:           store hook, NULL for inspection only
  * @ctx:           passed to @ops
@@ -355,6 +376,17 @@ struct pdma_names {
  * @sort:          2 * (capacity + 1) sort keys
  * @pool:          capacity + 1 extent nodes
  * @ext:           free extents of the data area
+ * @reserved_bytes: bytes taken from @ext by pdma_core_reserve() and not
+ *                 yet published or unreserved
+ * @img_crc:       raw CRC32C state (from ~0) of the shadow image with the
+ *                 header as in @hdr_last, kept current slot by slot
+ * @scratch_crc:   the same for the scratch image, set by validation
+ * @slot_crc0:     zero-start CRC of the slot given to pdma_slot_begin()
+ * @shift:         [j][i]: bit i of a CRC shifted past 2^j slots
+ * @hdr_last:      header of the last commit, crc32c zero
+ * @nr_dirty:      slots listed in @dirty: [0] changed since the last
+ *                 commit, [1] changed by it; %PDMA_DIRTY_ALL for all
+ * @dirty:         their indices
  */
 struct pdma_core {
 	u64 base;
@@ -363,6 +395,7 @@ struct pdma_core {
 	u64 data_offset;
 	u32 capacity;
 	u32 bucket_mask;
+	siphash_key_t hash_key;
 	const u8 *table;
 	const struct pdma_core_ops *ops;
 	void *ctx;
@@ -376,6 +409,14 @@ struct pdma_core {
 	u64 *sort;
 	struct pdma_extent *pool;
 	struct pdma_extents ext;
+	u64 reserved_bytes;
+	u32 img_crc;
+	u32 scratch_crc;
+	u32 slot_crc0;
+	u32 shift[PDMA_SHIFT_ROWS][32];
+	struct pdma_table_header hdr_last;
+	u32 nr_dirty[2];
+	u32 dirty[2][PDMA_DIRTY_MAX];
 };
 
 #define PDMA_NONE	U32_MAX
@@ -388,7 +429,7 @@ static inline size_t pdma_img_bytes(const struct pdma_core *core)
 }
 
 /* Shared between pdma_core.c and pdma_table.c, not for callers. */
-bool pdma_name_check(const char *name, u32 *hash);
+bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash);
 u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 		    const struct pdma_table_entry *ent, const char *name,
 		    u32 hv);
@@ -396,10 +437,16 @@ void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
 		    u32 slot, u32 hv);
 void pdma_names_clear(const struct pdma_core *core, struct pdma_names *nm);
 void pdma_commit(struct pdma_core *core);
+void pdma_slot_begin(struct pdma_core *core, u32 slot);
+void pdma_slot_end(struct pdma_core *core, u32 slot);
+void pdma_crc_resync(struct pdma_core *core);
+void pdma_shift_init(struct pdma_core *core);
+u32 pdma_crc_full(const struct pdma_core *core);
 
 int pdma_core_layout(u64 base, u64 size, u32 capacity,
 		     struct pdma_layout *layout);
 u32 pdma_core_peek_capacity(const void *table);
+u32 pdma_core_probe_capacity(const void *table, u64 len, u64 base, u64 size);
 u32 pdma_core_peek_region(const void *table, u64 *base, u64 *size);
 int pdma_core_create(const struct pdma_core_config *cfg,
 		     struct pdma_core **corep);
@@ -415,6 +462,12 @@ const char *pdma_copy_status_str(enum pdma_copy_status status);
 
 int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
 		    u64 align, u32 flags, struct pdma_core_entry *out);
+int pdma_core_reserve(struct pdma_core *core, const char *name, u64 *size,
+		      u64 *align, u32 flags, u64 *off);
+void pdma_core_unreserve(struct pdma_core *core, u64 off, u64 size);
+int pdma_core_publish(struct pdma_core *core, const char *name, u64 off,
+		      u64 size, u64 align, u32 flags,
+		      struct pdma_core_entry *out);
 int pdma_core_free(struct pdma_core *core, const char *name);
 int pdma_core_claim(struct pdma_core *core, const char *name,
 		    struct pdma_core_entry *out);

@@ -6,6 +6,7 @@
 #define _PDMA_DRV_H
 
 #include <linux/miscdevice.h>
+#include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 
@@ -17,10 +18,14 @@
  *              @map_count and @state_flags; the fault path takes no lock
  *              because FREE refuses mapped allocations (see pdma_do_free())
  * @core:       allocator and table state (pure core)
- * @map_count:  live VMAs per table slot, indexed by slot id
+ * @map_count:  live VMAs per table slot, indexed by slot id. CPU mappings
+ *              only: an IOMMU mapping (VFIO type1 MAP_DMA) of a buffer
+ *              holds no count, so FREE cannot see it; a driver must unmap
+ *              its DMA before freeing
  * @state_flags: PDMA_STATE_* reported by INFO and sysfs
  * @base:       physical base of the region
  * @size:       region size in bytes
+ * @table_size: bytes of the table area (both copies), what read() returns
  * @virt:       kernel mapping of the whole region (write-back)
  * @misc:       /dev/pdma
  */
@@ -31,10 +36,13 @@ struct pdma_dev {
 	u32 state_flags;
 	phys_addr_t base;
 	u64 size;
+	u64 table_size;
 	void *virt;
 	struct miscdevice misc;
 };
 
+bool pdma_may_see_phys(const struct file *file);
+pgprot_t pdma_user_pgprot(pgprot_t prot);
 long pdma_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int pdma_mmap(struct file *file, struct vm_area_struct *vma);
 unsigned long pdma_get_unmapped_area(struct file *file, unsigned long addr,

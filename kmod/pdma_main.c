@@ -2,7 +2,9 @@
 /*
  * pdma: persistent DMA buffers carved from a memmap= reserved range.
  *
- * At load the module validates the range, maps it, and either formats a
+ * The range comes from the base= and size= parameters (pdmactl range
+ * prints them for the memmap= of the running kernel, for modprobe.d). At
+ * load the module validates the range, maps it, and either formats a
  * fresh table (empty range), adopts the table a previous kernel left there
  * (every entry becomes preserved until claimed by LOOKUP), or, when the
  * table is present but unusable, stays read-only and touches nothing. See
@@ -27,11 +29,11 @@
 
 static unsigned long long base;
 module_param_hw(base, ullong, iomem, 0444);
-MODULE_PARM_DESC(base, "Physical base of the reserved range (default: first memmap=SIZE$START)");
+MODULE_PARM_DESC(base, "Physical base of the reserved range (required; see pdmactl range)");
 
 static unsigned long long size;
 module_param_hw(size, ullong, iomem, 0444);
-MODULE_PARM_DESC(size, "Size of the reserved range in bytes (default: from memmap=)");
+MODULE_PARM_DESC(size, "Size of the reserved range in bytes (required; see pdmactl range)");
 
 static unsigned int capacity = 1024;
 module_param(capacity, uint, 0444);
@@ -74,8 +76,13 @@ static const struct pdma_core_ops pdma_region_ops = {
 };
 
 /* One read() copies at most this much, through a kernel bounce buffer. */
-#define PDMA_READ_MAX	SZ_4M
+#define PDMA_READ_MAX	SZ_1M
 
+/*
+ * read() returns the table area (both copies) and nothing past it: the
+ * data area holds the buffers of whoever allocated them, which a reader of
+ * the table has no business seeing.
+ */
 static ssize_t pdma_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
 	struct pdma_dev *pdma = pdma_from_file(file);
@@ -85,9 +92,9 @@ static ssize_t pdma_read(struct file *file, char __user *buf, size_t count, loff
 
 	if (pos < 0)
 		return -EINVAL;
-	if (pos >= pdma->size || !count)
+	if (pos >= pdma->table_size || !count)
 		return 0;
-	len = min3(count, (size_t)(pdma->size - pos), (size_t)PDMA_READ_MAX);
+	len = min3(count, (size_t)(pdma->table_size - pos), (size_t)PDMA_READ_MAX);
 	bounce = kvmalloc(len, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
@@ -118,8 +125,11 @@ static const struct file_operations pdma_fops = {
 	.llseek = default_llseek,
 };
 
-/* sysfs: read-only view of INFO under /sys/class/misc/pdma/ */
-#define PDMA_INFO_ATTR(_name, _fmt, _expr)					\
+/*
+ * sysfs: read-only view of INFO under /sys/class/misc/pdma/. _decl is
+ * DEVICE_ATTR_RO, or DEVICE_ATTR_ADMIN_RO for what only root may read.
+ */
+#define PDMA_INFO_ATTR(_name, _decl, _fmt, _expr)				\
 static ssize_t _name##_show(struct device *dev, struct device_attribute *attr,	\
 			    char *buf)						\
 {										\
@@ -133,14 +143,15 @@ static ssize_t _name##_show(struct device *dev, struct device_attribute *attr,	\
 	mutex_unlock(&pdma->lock);						\
 	return ret;								\
 }										\
-static DEVICE_ATTR_RO(_name)
+static _decl(_name)
 
-PDMA_INFO_ATTR(base, "%#llx", (unsigned long long)pdma->base);
-PDMA_INFO_ATTR(size, "%llu", pdma->size);
-PDMA_INFO_ATTR(free, "%llu", ci.free_bytes);
-PDMA_INFO_ATTR(generation, "%llu", ci.generation);
-PDMA_INFO_ATTR(entries, "%u", ci.nr_entries);
-PDMA_INFO_ATTR(state, "%s", pdma_state_name(pdma->state_flags));
+/* The physical base is for root only, as in /proc/iomem. */
+PDMA_INFO_ATTR(base, DEVICE_ATTR_ADMIN_RO, "%#llx", (unsigned long long)pdma->base);
+PDMA_INFO_ATTR(size, DEVICE_ATTR_RO, "%llu", pdma->size);
+PDMA_INFO_ATTR(free, DEVICE_ATTR_RO, "%llu", ci.free_bytes);
+PDMA_INFO_ATTR(generation, DEVICE_ATTR_RO, "%llu", ci.generation);
+PDMA_INFO_ATTR(entries, DEVICE_ATTR_RO, "%u", ci.nr_entries);
+PDMA_INFO_ATTR(state, DEVICE_ATTR_RO, "%s", pdma_state_name(pdma->state_flags));
 
 static struct attribute *pdma_attrs[] = {
 	&dev_attr_base.attr,
@@ -153,55 +164,27 @@ static struct attribute *pdma_attrs[] = {
 };
 ATTRIBUTE_GROUPS(pdma);
 
-/*
- * Find "memmap=SIZE$START" in the kernel command line. A module cannot
- * reach saved_command_line, so it reads /proc/cmdline instead.
- */
-static int pdma_cmdline_range(u64 *start, u64 *len)
+/* walk_iomem_res_desc() callback: extend the covered prefix of a range. */
+static int pdma_reserved_part(struct resource *res, void *arg)
 {
-	char *cmdline, *p, *end;
-	int ret = -ENOENT;
+	u64 *pos = arg;
 
-#ifdef MODULE
-	struct file *f;
-	loff_t pos = 0;
-	ssize_t n;
-
-	cmdline = kzalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!cmdline)
-		return -ENOMEM;
-	f = filp_open("/proc/cmdline", O_RDONLY, 0);
-	if (IS_ERR(f)) {
-		kfree(cmdline);
-		return PTR_ERR(f);
-	}
-	n = kernel_read(f, cmdline, PAGE_SIZE - 1, &pos);
-	filp_close(f, NULL);
-	if (n < 0) {
-		kfree(cmdline);
-		return n;
-	}
-#else
-	cmdline = kstrdup(saved_command_line, GFP_KERNEL);
-	if (!cmdline)
-		return -ENOMEM;
-#endif
-	for (p = cmdline; (p = strstr(p, "memmap=")); p++) {
-		if (p != cmdline && p[-1] != ' ')
-			continue;
-		*len = memparse(p + 7, &end);
-		if (*end != '$')
-			continue;
-		*start = memparse(end + 1, &end);
-		ret = 0;
-		break;
-	}
-	kfree(cmdline);
-	return ret;
+	/* A gap before this part: the range is not reserved throughout. */
+	if (res->start > *pos)
+		return 1;
+	*pos = max_t(u64, *pos, res->end + 1);
+	return 0;
 }
 
+/*
+ * The range must be page aligned, clear of System RAM, and reserved memory
+ * from end to end (what memmap=SIZE$START creates): anything else, such as
+ * a hole or an unclaimed PCI BAR, must never get a table written into it.
+ */
 static int pdma_check_range(u64 start, u64 len)
 {
+	u64 pos = start;
+
 	if (!len || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(len) || start + len < start) {
 		pr_err("range %#llx+%#llx is empty or not page aligned\n", start, len);
 		return -EINVAL;
@@ -212,96 +195,143 @@ static int pdma_check_range(u64 start, u64 len)
 		       start, len, len, start);
 		return -EBUSY;
 	}
+	walk_iomem_res_desc(IORES_DESC_RESERVED, IORESOURCE_MEM, start, start + len - 1,
+			    &pos, pdma_reserved_part);
+	if (pos < start + len) {
+		pr_err("range %#llx+%#llx is not reserved memory from %#llx on (see /proc/iomem); reserve it with memmap=%llu$%#llx\n",
+		       start, len, pos, len, start);
+		return -EINVAL;
+	}
 	return 0;
 }
 
-static void pdma_describe_load(const struct pdma_load_report *rep, char *buf, size_t len)
+/* Stay read-only: the table is there but must not be touched. */
+static void pdma_stay_readonly(struct pdma_dev *pdma, const char *why)
 {
-	snprintf(buf, len, "copy A: %s, copy B: %s",
-		 pdma_copy_status_str(rep->copy[0].status),
-		 pdma_copy_status_str(rep->copy[1].status));
+	lockdep_assert_held(&pdma->lock);
+	pdma->state_flags = PDMA_STATE_READONLY;
+	pr_err("table at %pa is unusable (%s); staying read-only and refusing allocations. Inspect it with pdma-dump; reload with format=1 to discard it (DATA LOSS)\n",
+	       &pdma->base, why);
 }
 
-/* Format, adopt or stay read-only, per the load policy in the DOC block. */
-static int pdma_attach(struct pdma_dev *pdma)
+static void pdma_adopt(struct pdma_dev *pdma, const struct pdma_load_report *rep)
+{
+	struct pdma_core_info ci;
+	int ret;
+
+	lockdep_assert_held(&pdma->lock);
+	ret = pdma_core_adopt(pdma->core);
+	if (ret) {
+		/* Only -EOVERFLOW: the generation is at its limit. */
+		pdma_stay_readonly(pdma, "generation exhausted, no commit possible");
+		return;
+	}
+	pdma->state_flags = PDMA_STATE_ADOPTED;
+	pdma_core_info(pdma->core, &ci);
+	pr_info("adopted table at %pa from copy %c: %u entries, generation %llu, adoption %u\n",
+		&pdma->base, 'A' + rep->used, ci.nr_entries, ci.generation, ci.adopt_count);
+}
+
+/*
+ * Format, adopt or stay read-only, per the load policy in the DOC block.
+ * This is the first store into the region, so it runs last in init, when
+ * nothing can fail any more: a failed load leaves the table as it was.
+ */
+static void pdma_attach(struct pdma_dev *pdma)
 {
 	struct pdma_load_report rep;
 	struct pdma_core_info ci;
 	char why[160];
-	int ret;
 
 	lockdep_assert_held(&pdma->lock);
 	switch (pdma_core_load(pdma->core, &rep)) {
 	case PDMA_LOAD_OK:
-		ret = pdma_core_adopt(pdma->core);
-		if (ret)
-			return ret;
-		pdma->state_flags = PDMA_STATE_ADOPTED;
-		pdma_core_info(pdma->core, &ci);
-		pr_info("adopted table at %pa from copy %c: %u entries, generation %llu, adoption %u\n",
-			&pdma->base, 'A' + rep.used, ci.nr_entries, ci.generation, ci.adopt_count);
-		return 0;
+		pdma_adopt(pdma, &rep);
+		return;
 	case PDMA_LOAD_EMPTY:
 		break;
 	case PDMA_LOAD_CORRUPT:
 	case PDMA_LOAD_MISMATCH:
-		pdma_describe_load(&rep, why, sizeof(why));
+		snprintf(why, sizeof(why), "copy A: %s, copy B: %s",
+			 pdma_copy_status_str(rep.copy[0].status),
+			 pdma_copy_status_str(rep.copy[1].status));
 		if (!format) {
-			pdma->state_flags = PDMA_STATE_READONLY;
-			pr_err("table at %pa is unusable (%s); staying read-only and refusing allocations. Inspect it with pdma-dump; reload with format=1 to discard it (DATA LOSS)\n",
-			       &pdma->base, why);
-			return 0;
+			pdma_stay_readonly(pdma, why);
+			return;
 		}
 		pr_warn("format=1: discarding unusable table at %pa (%s)\n", &pdma->base, why);
 		break;
 	}
-	ret = pdma_core_format(pdma->core);
-	if (ret)
-		return ret;
+	/* A core with a store hook formats without fail. */
+	pdma_core_format(pdma->core);
 	pdma->state_flags = PDMA_STATE_FRESH;
 	pdma_core_info(pdma->core, &ci);
 	pr_info("formatted fresh table at %pa: capacity %u, data at offset %#llx\n",
 		&pdma->base, ci.capacity, ci.data_offset);
-	return 0;
 }
 
 /*
  * capacity= only sizes a fresh table: an existing table is adopted with the
- * capacity it was formatted with, as recorded in copy A, when that fits the
- * range. A damaged copy A falls back to the parameter, so the load then
- * judges copy B with it.
+ * capacity it was formatted with, taken from whichever copy passes its CRC
+ * (see pdma_core_probe_capacity()). With no valid copy, the parameter is
+ * used and the load then says what is wrong with the table.
  */
 static u32 pdma_table_capacity(struct pdma_dev *pdma, u64 start, u64 len)
 {
-	struct pdma_layout layout;
-	u32 cap = pdma_core_peek_capacity(pdma->virt);
+	u32 cap = pdma_core_probe_capacity(pdma->virt, len, start, len);
 
-	if (cap && cap != capacity && !pdma_core_layout(start, len, cap, &layout)) {
+	if (cap && cap != capacity) {
 		pr_info("using the table's capacity %u, not capacity=%u\n", cap, capacity);
 		return cap;
 	}
 	return capacity;
 }
 
+static int pdma_create_core(struct pdma_dev *pdma, u64 start, u64 len)
+{
+	u32 cap = pdma_table_capacity(pdma, start, len);
+	struct pdma_core_config cfg = {
+		.base = start,
+		.size = len,
+		.capacity = cap,
+		.table = pdma->virt,
+		.ops = &pdma_region_ops,
+		.ctx = pdma,
+	};
+	struct pdma_core_info ci;
+	int ret;
+
+	ret = pdma_core_create(&cfg, &pdma->core);
+	if (ret) {
+		pr_err("range %#llx+%#llx cannot hold a table of %u entries (%d)\n",
+		       start, len, cap, ret);
+		return ret;
+	}
+	pdma_core_info(pdma->core, &ci);
+	pdma->table_size = ci.data_offset;
+	pdma->map_count = kcalloc(ci.capacity, sizeof(*pdma->map_count), GFP_KERNEL);
+	if (!pdma->map_count) {
+		pdma_core_destroy(pdma->core);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int __init pdma_init(void)
 {
 	struct pdma_dev *pdma = &pdma_dev;
 	u64 start = base, len = size;
-	struct pdma_core_info ci;
 	int ret;
 
-	if (!start && !len) {
-		ret = pdma_cmdline_range(&start, &len);
-		if (ret) {
-			pr_err("no range: pass base= and size=, or boot with memmap=SIZE$START (%d)\n",
-			       ret);
-			return -EINVAL;
-		}
+	if (!start || !len) {
+		pr_err("no range: pass base= and size= of a memmap=SIZE$START range ('pdmactl range' prints them)\n");
+		return -EINVAL;
 	}
 	ret = pdma_check_range(start, len);
 	if (ret)
 		return ret;
-	if (!request_mem_region(start, len, "pdma")) {
+	/* Exclusive: not even /dev/mem may map the range while it is ours. */
+	if (!request_mem_region_exclusive(start, len, "pdma")) {
 		pr_err("range %#llx+%#llx is already claimed (see /proc/iomem)\n", start, len);
 		return -EBUSY;
 	}
@@ -313,31 +343,9 @@ static int __init pdma_init(void)
 		ret = -ENOMEM;
 		goto err_release_region;
 	}
-	ret = pdma_core_create(&(struct pdma_core_config) {
-				.base = start,
-				.size = len,
-				.capacity = pdma_table_capacity(pdma, start, len),
-				.table = pdma->virt,
-				.ops = &pdma_region_ops,
-				.ctx = pdma,
-			}, &pdma->core);
-	if (ret) {
-		pr_err("range %#llx+%#llx cannot hold a table of %u entries (%d)\n",
-		       start, len, capacity, ret);
-		goto err_unmap;
-	}
-	/* Nothing else can reach the core yet; the lock keeps the rule simple. */
-	mutex_lock(&pdma->lock);
-	ret = pdma_attach(pdma);
-	mutex_unlock(&pdma->lock);
+	ret = pdma_create_core(pdma, start, len);
 	if (ret)
-		goto err_destroy_core;
-	pdma_core_info(pdma->core, &ci);
-	pdma->map_count = kcalloc(ci.capacity, sizeof(*pdma->map_count), GFP_KERNEL);
-	if (!pdma->map_count) {
-		ret = -ENOMEM;
-		goto err_destroy_core;
-	}
+		goto err_unmap;
 	pdma->misc = (struct miscdevice) {
 		.minor = MISC_DYNAMIC_MINOR,
 		.name = "pdma",
@@ -345,14 +353,23 @@ static int __init pdma_init(void)
 		.mode = 0600,
 		.groups = pdma_groups,
 	};
+	/*
+	 * Held from before the device exists until the table is attached,
+	 * so that the first opener waits for it instead of seeing a core
+	 * that is not loaded yet.
+	 */
+	mutex_lock(&pdma->lock);
 	ret = misc_register(&pdma->misc);
-	if (ret)
-		goto err_free_map_count;
+	if (ret) {
+		mutex_unlock(&pdma->lock);
+		goto err_destroy_core;
+	}
+	pdma_attach(pdma);
+	mutex_unlock(&pdma->lock);
 	return 0;
 
-err_free_map_count:
-	kfree(pdma->map_count);
 err_destroy_core:
+	kfree(pdma->map_count);
 	pdma_core_destroy(pdma->core);
 err_unmap:
 	memunmap(pdma->virt);

@@ -18,6 +18,21 @@ static unsigned long pdma_vma_pfn(struct vm_area_struct *vma, unsigned long addr
 	return PHYS_PFN(pdma->base) + vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
 }
 
+/**
+ * pdma_user_pgprot() - page protection of a user mapping of the range
+ * @prot: vm_get_page_prot() of the VMA
+ *
+ * memremap(MEMREMAP_WB) maps reserved, non-RAM memory decrypted; the user
+ * mapping must agree, or with memory encryption active the two would see
+ * different bytes.
+ *
+ * Return: @prot without the encryption bit.
+ */
+pgprot_t pdma_user_pgprot(pgprot_t prot)
+{
+	return pgprot_decrypted(prot);
+}
+
 static vm_fault_t pdma_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -88,10 +103,15 @@ static const struct vm_operations_struct pdma_vm_ops = {
  *
  * The mapping must be shared, start exactly at an allocation and fit inside
  * it. Private mappings would let COW pages shadow DMA memory, so they are
- * refused.
+ * refused; a shared mapping of an O_RDONLY fd (from which do_mmap() clears
+ * VM_SHARED but which can never be written) is fine. Mapping needs an fd
+ * opened with CAP_SYS_RAWIO, as /dev/mem does. The user mapping is
+ * decrypted, like the kernel's memremap() of the range, so that with
+ * SME/SEV both see the same bytes (as vfio-pci does for BARs).
  *
- * Return: 0, or -EINVAL for a private mapping, an offset that does not start
- * an allocation, or a length past its end.
+ * Return: 0, -EPERM without CAP_SYS_RAWIO, or -EINVAL for a private
+ * mapping, an offset that does not start an allocation, or a length past
+ * its end.
  */
 int pdma_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -102,7 +122,9 @@ int pdma_mmap(struct file *file, struct vm_area_struct *vma)
 	u32 cursor = 0;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED)) {
+	if (!pdma_may_see_phys(file))
+		return -EPERM;
+	if (is_cow_mapping(vma->vm_flags)) {
 		pr_debug("pdma: mmap of %#llx refused: MAP_PRIVATE\n", offset);
 		return -EINVAL;
 	}
@@ -121,6 +143,7 @@ int pdma_mmap(struct file *file, struct vm_area_struct *vma)
 	pdma->map_count[ent.id]++;
 	vma->vm_private_data = (void *)(unsigned long)ent.id;
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP | VM_HUGEPAGE);
+	vma->vm_page_prot = pdma_user_pgprot(vma->vm_page_prot);
 	vma->vm_ops = &pdma_vm_ops;
 out_unlock:
 	mutex_unlock(&pdma->lock);

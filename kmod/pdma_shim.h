@@ -15,7 +15,11 @@
 #include <linux/build_bug.h>
 #include <linux/compiler.h>
 #include <linux/errno.h>
+#include <linux/crc32.h>
 #include <linux/limits.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
@@ -32,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <linux/types.h>
 
 typedef __u8 u8;
@@ -90,6 +95,42 @@ static inline bool mem_is_zero(const void *s, size_t n)
 		if (*p++)
 			return false;
 	return true;
+}
+
+/* Userspace runs the core without preemption concerns. */
+#define cond_resched()	do { } while (0)
+
+/*
+ * The kernel's lib/siphash.c, compiled for userspace as it is (see
+ * tools/kshim/ksrc.mk); without CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS the
+ * kernel's siphash() also ends in __siphash_unaligned() for unaligned data.
+ */
+struct pdma_siphash_key {
+	u64 key[2];
+};
+
+/* Same layout as the kernel's siphash_key_t, which lib/siphash.c takes. */
+#define siphash_key_t struct pdma_siphash_key
+
+u64 __siphash_unaligned(const void *data, size_t len, const siphash_key_t *key);
+
+static inline u64 siphash(const void *data, size_t len, const siphash_key_t *key)
+{
+	return __siphash_unaligned(data, len, key);
+}
+
+/* The kernel's lib/crc32.c, compiled for userspace likewise. */
+u32 __crc32c_le(u32 crc, unsigned char const *p, size_t len);
+u32 __crc32c_le_shift(u32 crc, size_t len);
+
+/* Same contract as the kernel's get_random_u64(). */
+static inline u64 get_random_u64(void)
+{
+	u64 v;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		abort();
+	return v;
 }
 
 #endif /* __KERNEL__ */

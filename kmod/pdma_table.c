@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pdma core: the table codec. Layout, validation and loading of the two
- * table copies, the commit protocol and format, as specified in the DOC
- * block of <linux/pdma_table.h>.
+ * table copies, as specified in the DOC block of <linux/pdma_table.h>;
+ * commits and format are in pdma_commit.c.
  *
  * Validation works on the scratch image and name hash of the core, and
  * loading swaps them in only once a copy is found valid, so checking a
  * copy, even on a live core, never disturbs the live state.
- *
- * Format writes copy A with generation 1 and zeroes copy B; copy B gets
- * its first valid contents with the first mutation.
  */
 
 #include "pdma_shim.h"
@@ -35,7 +32,7 @@ static bool pdma_span_ok(const struct pdma_core *core, u64 off, u64 size,
  * @layout:   out: copy size and data offset
  *
  * Return: 0, or -EINVAL if @base or @size is not page aligned, the region
- * wraps or exceeds %PDMA_CORE_MAX_REGION, @capacity is 0 or above
+ * wraps or reaches %PDMA_CORE_MAX_REGION, @capacity is 0 or above
  * %PDMA_CORE_MAX_CAPACITY, or no data page is left after both copies.
  */
 int pdma_core_layout(u64 base, u64 size, u32 capacity,
@@ -45,7 +42,7 @@ int pdma_core_layout(u64 base, u64 size, u32 capacity,
 
 	if (!capacity || capacity > PDMA_CORE_MAX_CAPACITY ||
 	    (base | size) & (PDMA_PAGE_SIZE - 1) ||
-	    size > PDMA_CORE_MAX_REGION || base > U64_MAX - size)
+	    size >= PDMA_CORE_MAX_REGION || base > U64_MAX - size)
 		return -EINVAL;
 	copy = pdma_table_copy_size(capacity);
 	if (size < 2 * copy + PDMA_PAGE_SIZE)
@@ -106,6 +103,95 @@ u32 pdma_core_peek_region(const void *table, u64 *base, u64 *size)
 		*size = le64_to_cpu(h.region_size);
 	}
 	return cap;
+}
+
+/*
+ * Whether the header at @off of a table area of @len bytes could start a
+ * copy of a table for a region of @size bytes: the cheap filter before a
+ * CRC. Copy A sits at 0, copy B right after A, at the copy size of its own
+ * capacity. The region fields are not compared: a table made for another
+ * region is for pdma_core_load() to report as such.
+ */
+static bool pdma_probe_header(const u8 *table, u64 len, u64 off, u64 base,
+			      u64 size, u32 *cap, u64 *gen)
+{
+	struct pdma_table_header h;
+	struct pdma_layout lay;
+
+	if (off > len || len - off < sizeof(h))
+		return false;
+	memcpy(&h, table + off, sizeof(h));
+	*cap = le32_to_cpu(h.capacity);
+	*gen = le64_to_cpu(h.generation);
+	return h.magic == cpu_to_le64(PDMA_TABLE_MAGIC) &&
+	       le32_to_cpu(h.version) == PDMA_TABLE_VERSION &&
+	       le32_to_cpu(h.header_size) == sizeof(h) &&
+	       le32_to_cpu(h.entry_size) == sizeof(struct pdma_table_entry) &&
+	       !pdma_core_layout(base, size, *cap, &lay) &&
+	       (!off || off == lay.copy_size) && len - off >= lay.copy_size &&
+	       le64_to_cpu(h.data_offset) == lay.data_offset &&
+	       *gen && *gen < PDMA_GEN_LIMIT;
+}
+
+/* Whether the copy at @off, of @cap slots, passes its CRC, read in place. */
+static bool pdma_probe_crc(const u8 *table, u64 off, u32 cap)
+{
+	const size_t at = offsetof(struct pdma_table_header, crc32c);
+	const size_t bytes = sizeof(struct pdma_table_header) +
+			     (size_t)cap * sizeof(struct pdma_table_entry);
+	static const u8 zero[sizeof(__le32)];
+	const u8 *p = table + off;
+	__le32 stored;
+	u32 crc;
+
+	memcpy(&stored, p + at, sizeof(stored));
+	crc = pdma_crc32c(~0U, p, at);
+	crc = pdma_crc32c(crc, zero, sizeof(zero));
+	crc = ~pdma_crc32c(crc, p + at + sizeof(zero), bytes - at - sizeof(zero));
+	return crc == le32_to_cpu(stored);
+}
+
+/**
+ * pdma_core_probe_capacity() - capacity of a CRC-valid table copy
+ * @table: readable start of the region
+ * @len:   readable bytes at @table
+ * @base:  physical base the region is configured with
+ * @size:  size the region is configured with
+ *
+ * A table only loads with the capacity it was formatted with, and the
+ * capacity also places copy B, so a caller whose capacity parameter may
+ * have changed since configures the core with this value. Nothing from a
+ * header is trusted before its copy passes the CRC: a copy A whose
+ * capacity field was hit by a bit flip fails its CRC, and copy B is then
+ * found by scanning the page-aligned offsets where a copy B can start (at
+ * the copy size of its own capacity). Only the newest candidate B is
+ * CRC'd, so the cost stays O(largest table) whatever the bytes are.
+ *
+ * Return: the capacity of a valid copy (A if valid, else B), or 0 if
+ * neither copy is valid: the caller then uses its own capacity and the
+ * load reports why.
+ */
+u32 pdma_core_probe_capacity(const void *table, u64 len, u64 base, u64 size)
+{
+	const u64 max = pdma_table_copy_size(PDMA_CORE_MAX_CAPACITY);
+	u64 off, gen, best_gen = 0, best_off = 0;
+	u32 cap, best_cap = 0;
+
+	if (pdma_probe_header(table, len, 0, base, size, &cap, &gen) &&
+	    pdma_probe_crc(table, 0, cap))
+		return cap;
+	for (off = PDMA_TABLE_ALIGN; off <= max && off < len;
+	     off += PDMA_TABLE_ALIGN) {
+		if (!pdma_probe_header(table, len, off, base, size, &cap, &gen) ||
+		    gen <= best_gen)
+			continue;
+		best_gen = gen;
+		best_off = off;
+		best_cap = cap;
+	}
+	if (best_cap && pdma_probe_crc(table, best_off, best_cap))
+		return best_cap;
+	return 0;
 }
 
 /* Start the report on a copy from its raw header: nothing checked yet. */
@@ -174,6 +260,7 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 	crc = ~pdma_crc32c_copy(crc, ent, src + sizeof(*h),
 				(size_t)cap * sizeof(*ent));
 	rep->crc_computed = crc;
+	core->scratch_crc = ~crc;
 	rep->crc = crc == rep->crc_stored ? PDMA_CRC_GOOD : PDMA_CRC_BAD;
 	if (rep->crc == PDMA_CRC_BAD)
 		return pdma_bad(rep, PDMA_COPY_BAD_CRC, PDMA_NONE, PDMA_NONE);
@@ -184,11 +271,14 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 				PDMA_NONE);
 	if (le64_to_cpu(h->data_offset) != core->data_offset)
 		return pdma_bad(rep, PDMA_COPY_BAD_LAYOUT, PDMA_NONE, PDMA_NONE);
-	if (!gen || h->reserved0 || !mem_is_zero(h->reserved, sizeof(h->reserved)))
+	if (!gen || gen >= PDMA_GEN_LIMIT || h->reserved0 ||
+	    !mem_is_zero(h->reserved, sizeof(h->reserved)))
 		return pdma_bad(rep, PDMA_COPY_BAD_HEADER, PDMA_NONE, PDMA_NONE);
 
 	pdma_names_clear(core, nm);
 	for (i = 0; i < cap; i++) {
+		if (!(i & PDMA_RESCHED_MASK))
+			cond_resched();
 		e = &ent[i];
 		if (e->state == cpu_to_le32(PDMA_ENTRY_FREE)) {
 			if (!mem_is_zero(e, sizeof(*e)))
@@ -198,7 +288,7 @@ static enum pdma_copy_status pdma_check(struct pdma_core *core,
 		}
 		if (le32_to_cpu(e->state) > PDMA_ENTRY_CLAIMED)
 			return pdma_bad(rep, PDMA_COPY_BAD_STATE, i, PDMA_NONE);
-		if (!pdma_name_check(e->name, &hv))
+		if (!pdma_name_check(e->name, &core->hash_key, &hv))
 			return pdma_bad(rep, PDMA_COPY_BAD_NAME, i, PDMA_NONE);
 		off = le64_to_cpu(e->offset);
 		size = le64_to_cpu(e->size);
@@ -250,6 +340,13 @@ static void pdma_install(struct pdma_core *core, int copy, const u64 *sorted,
 	core->names[1] = nm;
 	core->cur = copy;
 	core->nr_used = n;
+	core->reserved_bytes = 0;
+	/* The CRC of the validated copy; the other copy is of unknown age. */
+	core->img_crc = core->scratch_crc;
+	memcpy(&core->hdr_last, core->img[0].hdr, sizeof(core->hdr_last));
+	core->hdr_last.crc32c = 0;
+	core->nr_dirty[0] = 0;
+	core->nr_dirty[1] = PDMA_DIRTY_ALL;
 
 	/* Highest first, so that the lowest free slot is handed out first. */
 	core->nr_free_slots = 0;
@@ -355,105 +452,6 @@ enum pdma_load_result pdma_core_load(struct pdma_core *core,
 	return mismatch ? PDMA_LOAD_MISMATCH : PDMA_LOAD_CORRUPT;
 }
 
-/**
- * pdma_commit() - write the shadow image as the new current copy
- * @core: live core whose shadow holds the mutated state
- *
- * Bumps the generation and writes the inactive copy: all slots, then the
- * header with a zero CRC, then the CRC, as three separate stores. Until
- * the last store lands the inactive copy fails its CRC and the current
- * one still wins at load, wherever a crash tears the sequence.
- */
-void pdma_commit(struct pdma_core *core)
-{
-	struct pdma_table_header *h = core->img[0].hdr;
-	u64 dst = (u64)(core->cur ^ 1) * core->copy_size;
-	u32 crc;
-
-	h->generation = cpu_to_le64(le64_to_cpu(h->generation) + 1);
-	h->nr_entries = cpu_to_le32(core->nr_used);
-	h->crc32c = 0;
-	crc = ~pdma_crc32c(~0U, h, pdma_img_bytes(core));
-	core->ops->write(core->ctx, dst + sizeof(*h), core->img[0].ent,
-			 pdma_img_bytes(core) - sizeof(*h));
-	core->ops->write(core->ctx, dst, h, sizeof(*h));
-	h->crc32c = cpu_to_le32(crc);
-	core->ops->write(core->ctx,
-			 dst + offsetof(struct pdma_table_header, crc32c),
-			 &h->crc32c, sizeof(h->crc32c));
-	core->cur ^= 1;
-}
-
-/* Store zeroes, using the scratch image as the source. */
-static void pdma_write_zero(struct pdma_core *core, u64 off, u64 len)
-{
-	u64 chunk = pdma_img_bytes(core), n;
-
-	memset(core->img[1].hdr, 0, chunk);
-	for (; len; off += n, len -= n) {
-		n = len < chunk ? len : chunk;
-		core->ops->write(core->ctx, off, core->img[1].hdr, n);
-	}
-}
-
-/**
- * pdma_core_format() - write a fresh, empty table
- * @core: core with a store hook
- *
- * Meant for %PDMA_LOAD_EMPTY. On a read-only core it is the explicit
- * override that discards the table found in the region; the core never
- * does that on its own.
- *
- * Copy A gets generation 1, copy B is zeroed and gets its first contents
- * with the first mutation. Format is crash-safe too: both magics are
- * cleared first and A's magic is stored last, after its CRC, so a crash
- * leaves either the old contents, an empty region (format again) or the
- * new table, never a table that loads as corrupt.
- *
- * Return: 0, or -EROFS for an inspection-only core.
- */
-int pdma_core_format(struct pdma_core *core)
-{
-	struct pdma_table_header *h = core->img[0].hdr;
-	const size_t magic = sizeof(h->magic);
-	u32 i;
-
-	if (!core->ops)
-		return -EROFS;
-	memset(h, 0, pdma_img_bytes(core));
-	h->magic = cpu_to_le64(PDMA_TABLE_MAGIC);
-	h->version = cpu_to_le32(PDMA_TABLE_VERSION);
-	h->header_size = cpu_to_le32(sizeof(*h));
-	h->entry_size = cpu_to_le32(sizeof(struct pdma_table_entry));
-	h->capacity = cpu_to_le32(core->capacity);
-	h->region_base = cpu_to_le64(core->base);
-	h->region_size = cpu_to_le64(core->size);
-	h->data_offset = cpu_to_le64(core->data_offset);
-	h->generation = cpu_to_le64(1);
-	h->crc32c = cpu_to_le32(~pdma_crc32c(~0U, h, pdma_img_bytes(core)));
-	pdma_names_clear(core, &core->names[0]);
-	core->nr_used = 0;
-	core->nr_free_slots = core->capacity;
-	for (i = 0; i < core->capacity; i++)
-		core->free_slots[i] = core->capacity - 1 - i;
-	pdma_extents_init(&core->ext, core->pool, core->sort,
-			  core->capacity + 1, core->base, core->data_offset,
-			  core->size);
-
-	pdma_write_zero(core, 0, magic);
-	pdma_write_zero(core, core->copy_size, core->copy_size);
-	pdma_write_zero(core, pdma_img_bytes(core),
-			core->copy_size - pdma_img_bytes(core));
-	core->ops->write(core->ctx, sizeof(*h), core->img[0].ent,
-			 pdma_img_bytes(core) - sizeof(*h));
-	core->ops->write(core->ctx, magic, (const u8 *)h + magic,
-			 sizeof(*h) - magic);
-	core->ops->write(core->ctx, 0, h, magic);
-	core->cur = 0;
-	core->state = PDMA_CORE_LIVE;
-	return 0;
-}
-
 static const char * const pdma_copy_status_names[PDMA_COPY_NR_STATUS] = {
 	[PDMA_COPY_OK]			= "valid",
 	[PDMA_COPY_UNCHECKED]		= "not checked (newer copy valid)",
@@ -463,7 +461,7 @@ static const char * const pdma_copy_status_names[PDMA_COPY_NR_STATUS] = {
 	[PDMA_COPY_CAPACITY_MISMATCH]	= "capacity differs from configured",
 	[PDMA_COPY_BAD_CRC]		= "bad crc32c",
 	[PDMA_COPY_REGION_MISMATCH]	= "region base or size differs from configured",
-	[PDMA_COPY_BAD_HEADER]		= "bad generation or reserved header field",
+	[PDMA_COPY_BAD_HEADER]		= "bad generation (0 or >= 2^63) or reserved header field",
 	[PDMA_COPY_BAD_STATE]		= "unknown entry state",
 	[PDMA_COPY_BAD_FREE_SLOT]	= "free slot not zeroed",
 	[PDMA_COPY_BAD_NAME]		= "bad entry name",

@@ -46,6 +46,23 @@ CASES = {
     "free_while_second_mapping_ebusy": "Expect FREE to fail with EBUSY while any mapping remains.",
     "free_after_munmap_succeeds": "Expect FREE to succeed once every mapping is gone.",
     "mmap_2m_aligned_maps_pmds": "Expect a 2 MiB-aligned 8 MiB mapping to fault in 4 PMDs, not 2048 pages.",
+    "alloc_escape_byte_name_einval": "Expect a name with an ESC byte to fail with EINVAL.",
+    "alloc_newline_name_einval": "Expect a name with a newline to fail with EINVAL.",
+    "alloc_del_name_einval": "Expect a name with DEL (0x7f) to fail with EINVAL.",
+    "alloc_high_byte_name_einval": "Expect a name with bytes >= 0x80 to fail with EINVAL.",
+    "rdonly_alloc_ebadf": "Expect ALLOC on an O_RDONLY fd to fail with EBADF.",
+    "rdonly_free_ebadf": "Expect FREE on an O_RDONLY fd to fail with EBADF.",
+    "rdonly_lookup_ebadf": "Expect LOOKUP (a claim) on an O_RDONLY fd to fail with EBADF.",
+    "rdonly_info_works": "Expect INFO on an O_RDONLY fd to succeed.",
+    "rdonly_map_shared_read": "Expect a PROT_READ MAP_SHARED mapping of an O_RDONLY fd to succeed.",
+    "rdonly_map_private_einval": "Expect MAP_PRIVATE on an O_RDONLY fd to fail with EINVAL.",
+    "norawio_alloc_phys_zero": "Expect ALLOC on an fd opened without CAP_SYS_RAWIO to report phys 0.",
+    "norawio_lookup_phys_zero": "Expect LOOKUP on an fd opened without CAP_SYS_RAWIO to report phys 0.",
+    "norawio_info_base_zero": "Expect INFO on an fd opened without CAP_SYS_RAWIO to report base 0.",
+    "norawio_mmap_eperm": "Expect mmap on an fd opened without CAP_SYS_RAWIO to fail with EPERM.",
+    "rawio_lookup_phys": "Expect LOOKUP on an fd opened with CAP_SYS_RAWIO to report the physical address.",
+    "read_at_data_offset_eof": "Expect read() at the data offset to return 0 (end of file).",
+    "read_returns_table_area": "Expect read() from 0 to return exactly the table area (data_offset bytes).",
 }
 
 

@@ -182,3 +182,58 @@ phase_1() {{
     assert "copy B: region base or size differs from configured" in p["small.log"]
     assert "Read-only file system" in p["alloc.err"]
     assert p["after"] == p["before"]
+
+
+def test_range_that_is_not_reserved_fails_to_load(guest):
+    """Expect a range in the address hole above RAM (not System RAM, but not
+    reserved memory either) to be refused with EINVAL, naming the range and
+    memmap=, and no table to be written there."""
+    run = ok(guest().run("""
+phase_1() {
+    emit iomem "$(grep -i '^ *8000' /proc/iomem || true)"
+    pdma_load base=0x80000000 size=0x1000000
+    emit dev "$(ls /dev/pdma 2>&1)"
+}
+""", phases=1))
+    p = run.phase(1)
+    assert p["iomem"] == "", "0x80000000 must be unclaimed for this test"
+    assert p["load.rc"] != "0"
+    assert "Invalid argument" in p["load.err"]
+    assert "is not reserved memory" in p["load.log"] and "memmap=" in p["load.log"]
+    assert "No such file" in p["dev"]
+
+
+def test_range_reaching_past_reserved_memory_fails_to_load(guest):
+    """Expect a range that starts in reserved memory (the firmware's, at the
+    top of a 1 GiB q35 guest's RAM) but runs on into the unclaimed hole
+    above it to be refused with EINVAL, naming where reservation ends."""
+    run = ok(guest().run("""
+phase_1() {
+    emit iomem "$(grep -i '3ffd7000' /proc/iomem || true)"
+    pdma_load base=0x3ffd7000 size=0x1029000
+}
+""", phases=1))
+    p = run.phase(1)
+    assert "Reserved" in p["iomem"], "the firmware must reserve 0x3ffd7000- for this test"
+    assert p["load.rc"] != "0"
+    assert "Invalid argument" in p["load.err"]
+    assert "not reserved memory from 0x40000000" in p["load.log"]
+
+
+def test_load_without_range_parameters_fails(guest):
+    """Expect insmod without base= and size= to fail with EINVAL and say
+    how to get them (pdmactl range); the module reads no command line."""
+    run = ok(guest().run("""
+phase_1() {
+    dmesg -c >/dev/null
+    emit_rc rc insmod /lib/modules/pdma.ko
+    emit log "$(dmesg | grep pdma || true)"
+    emit range "$(pdmactl range)"
+    emit modprobe "$(pdmactl range --modprobe)"
+}
+""", phases=1))
+    p = run.phase(1)
+    assert p["rc"] != "0"
+    assert "no range" in p["log"] and "pdmactl range" in p["log"]
+    assert p["range"] == f"base={RANGE_START:#x} size={RANGE_SIZE:#x}"
+    assert p["modprobe"] == f"options pdma base={RANGE_START:#x} size={RANGE_SIZE:#x}"

@@ -252,19 +252,37 @@ def test_impossible_region_in_copy_a_header_uses_copy_b(tmp_path):
 
 
 def test_names_are_escaped_in_json_and_text(tmp_path):
-    """Expect names with a quote, a backslash, a tab, UTF-8 and invalid
-    UTF-8 to come out of --json as valid JSON (invalid bytes as \\u00XX) and
-    in the text table with \\xHH escapes."""
+    """Expect names with a quote, a backslash, a space and braces to come
+    out of --json as valid JSON and in the text table with the backslash
+    as \\x5c."""
     img, _ = gen(tmp_path, "names")
     rc, d, _ = dump_json(img)
     assert rc == 0
-    assert [e["name"] for e in d["entries"]] == \
-        ['q"uote', "back\\slash", "tab\tname", "caf\u00e9", "\u00ff\u00fe"]
-    r = dump("--json", "--image", img)
-    assert b'"\\u00ff\\u00fe"' in r.stdout and "caf\u00e9".encode() in r.stdout
+    assert [e["name"] for e in d["entries"]] == ['q"uote', "back\\slash", "sp ace", "~{}"]
     text = dump("--image", img).stdout.decode()
-    assert [ln.split()[-1] for ln in text.splitlines() if " allocated " in ln] == \
-        ['q"uote', "back\\x5cslash", "tab\\x09name", "caf\\xc3\\xa9", "\\xff\\xfe"]
+    assert [ln.split("allocated")[1].split()[-1] for ln in text.splitlines()
+            if " allocated " in ln][:2] == ['q"uote', "back\\x5cslash"]
+
+
+def test_name_with_escape_byte_is_corrupt(tmp_path):
+    """Expect a CRC-valid table whose entry name holds an ESC byte to be
+    reported corrupt (bad_name in slot 1 of both copies), exit 1."""
+    img, _ = gen(tmp_path, "escape-name")
+    rc, d, _ = dump_json(img)
+    assert rc == 1
+    assert d["result"] == "corrupt"
+    assert [(c["status"], c["slot"]) for c in d["copies"]] == [("bad_name", 1), ("bad_name", 1)]
+
+
+def test_generation_of_2_63_or_more_is_corrupt(tmp_path):
+    """Expect CRC-valid copies with generations U64_MAX - 1 and 2^63 to be
+    reported corrupt (bad_header), never adopted, exit 1."""
+    img, _ = gen(tmp_path, "huge-gen")
+    rc, d, _ = dump_json(img)
+    assert rc == 1
+    assert d["result"] == "corrupt"
+    assert [(c["status"], c["crc"]) for c in d["copies"]] == \
+        [("bad_header", "good"), ("bad_header", "good")]
 
 
 def test_table_only_image_is_enough(tmp_path):

@@ -40,9 +40,16 @@ def test_dev_node_is_root_only(sysfs_run):
 
 
 def test_sysfs_attributes_are_read_only(sysfs_run):
-    """Expect every sysfs attribute to be mode 0444 and a write to fail."""
-    assert all(sysfs_run[f"mode.{a}"] == "444" for a in ATTRS)
+    """Expect every sysfs attribute but base to be mode 0444 and a write to
+    fail."""
+    assert all(sysfs_run[f"mode.{a}"] == "444" for a in ATTRS if a != "base")
     assert sysfs_run["write.rc"] != "0"
+
+
+def test_sysfs_base_is_root_only(sysfs_run):
+    """Expect the physical base in sysfs to be mode 0400: only root may
+    learn physical addresses."""
+    assert sysfs_run["mode.base"] == "400"
 
 
 def test_sysfs_attributes_match_info(sysfs_run):

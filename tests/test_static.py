@@ -72,3 +72,15 @@ def test_in_tree_build_with_kconfig_snippet(kernel_tree):
     r = sh(["tools/vm/intree-check.sh", out])
     assert r.returncode == 0, r.stdout[-4000:]
     shutil.rmtree(out)  # a full kernel tree copy
+
+
+def test_user_mappings_are_decrypted():
+    """Expect the mmap path to give user mappings pgprot_decrypted() page
+    protections (through pdma_user_pgprot()), as memremap() maps the range
+    in the kernel: under SME/SEV both must see the same bytes. TCG emulates
+    no memory encryption, so this is checked in the source, not at run
+    time (see README)."""
+    with open(os.path.join(ROOT, "kmod", "pdma_mmap.c")) as f:
+        src = f.read()
+    assert "vma->vm_page_prot = pdma_user_pgprot(vma->vm_page_prot);" in src
+    assert "return pgprot_decrypted(prot);" in src

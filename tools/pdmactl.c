@@ -7,6 +7,12 @@
  *   pdmactl [-d DEV] claim NAME
  *   pdmactl [-d DEV] info
  *   pdmactl [-d DEV] list
+ *   pdmactl range [--modprobe] [CMDLINE_FILE]
+ *
+ * `pdmactl range` prints the module parameters (base= size=) for the
+ * first memmap=SIZE$START of the running kernel's command line (or of
+ * CMDLINE_FILE); with --modprobe, as a modprobe.d line:
+ *   pdmactl range --modprobe >/etc/modprobe.d/pdma.conf
  *
  * After a servicing, `pdmactl list` shows what the new driver did not
  * claim (state preserved-unclaimed) and `pdmactl free NAME` releases it.
@@ -16,6 +22,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +34,9 @@ static const char *prog = "pdmactl";
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-d DEV] alloc NAME SIZE [--align A] [--zero] | free NAME | claim NAME | info | list\n",
-		prog);
+		"usage: %s [-d DEV] alloc NAME SIZE [--align A] [--zero] | free NAME | claim NAME | info | list\n"
+		"       %s range [--modprobe] [CMDLINE_FILE]\n",
+		prog, prog);
 	return 2;
 }
 
@@ -141,6 +149,52 @@ static int cmd_list(struct pdma *p)
 	return ret == -ENOENT ? 0 : refused("list", "", ret);
 }
 
+/*
+ * The first memmap=SIZE$START of a kernel command line, as module
+ * parameters: the range the module must be told about, since a module
+ * does not read the command line itself.
+ */
+static int cmd_range(int argc, char **argv)
+{
+	const char *path = "/proc/cmdline";
+	bool modprobe = false;
+	char line[4096], *tok, *dollar, *save;
+	uint64_t size, start;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--modprobe"))
+			modprobe = true;
+		else
+			path = argv[i];
+	}
+	f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f)) {
+		fprintf(stderr, "%s: range: cannot read %s: %s\n", prog, path, strerror(errno));
+		if (f)
+			fclose(f);
+		return 2;
+	}
+	fclose(f);
+	for (tok = strtok_r(line, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		if (strncmp(tok, "memmap=", 7))
+			continue;
+		dollar = strchr(tok + 7, '$');
+		if (!dollar)
+			continue;
+		*dollar = '\0';
+		if (parse_size(tok + 7, &size) || parse_size(dollar + 1, &start))
+			continue;
+		printf("%sbase=%#" PRIx64 " size=%#" PRIx64 "\n", modprobe ? "options pdma " : "",
+		       start, size);
+		return 0;
+	}
+	fprintf(stderr, "%s: range: no memmap=SIZE$START in %s; reserve a range with it first\n",
+		prog, path);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dev = NULL;
@@ -154,6 +208,8 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return usage();
+	if (!strcmp(argv[1], "range"))
+		return cmd_range(argc - 2, argv + 2);
 	ret = pdma_open(dev, &p);
 	if (ret) {
 		fprintf(stderr, "%s: %s: %s\n", prog, dev ? dev : PDMA_DEFAULT_PATH, strerror(-ret));

@@ -18,7 +18,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <linux/pdma.h>
 
@@ -114,6 +117,14 @@ static void test_names(void)
 	req = areq("junk", 4096, 0);
 	req.name[10] = 'j';
 	EXPECT_ERRNO("alloc_bytes_after_nul_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("esc\033[2Jx", 4096, 0);
+	EXPECT_ERRNO("alloc_escape_byte_name_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("nl\nx", 4096, 0);
+	EXPECT_ERRNO("alloc_newline_name_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("del\177", 4096, 0);
+	EXPECT_ERRNO("alloc_del_name_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
+	req = areq("utf8\303\251", 4096, 0);
+	EXPECT_ERRNO("alloc_high_byte_name_einval", EINVAL, ioctl(fd, PDMA_IOC_ALLOC, &req));
 	if (do_alloc("dup", 4096, 0, NULL))
 		report("alloc_duplicate_name_eexist", 0, "first alloc failed: %s",
 		       strerrorname_np(errno));
@@ -240,6 +251,115 @@ static void test_huge_mapping(void)
 	do_free("huge");
 }
 
+/* An O_RDONLY fd reads, maps read-only, and changes nothing. */
+static void test_readonly_fd(const char *path)
+{
+	struct pdma_lookup lk = { 0 };
+	struct pdma_free fr = { 0 };
+	struct pdma_info info = { 0 };
+	struct pdma_alloc a, req = areq("ro", 4096, 0);
+	int ro;
+	void *p;
+
+	if (do_alloc("rodata", 4096, 0, &a)) {
+		report("rdonly_setup", 0, "alloc failed: %s", strerrorname_np(errno));
+		return;
+	}
+	ro = open(path, O_RDONLY);
+	EXPECT_ERRNO("rdonly_alloc_ebadf", EBADF, ioctl(ro, PDMA_IOC_ALLOC, &req));
+	strcpy(fr.name, "rodata");
+	EXPECT_ERRNO("rdonly_free_ebadf", EBADF, ioctl(ro, PDMA_IOC_FREE, &fr));
+	strcpy(lk.entry.name, "rodata");
+	EXPECT_ERRNO("rdonly_lookup_ebadf", EBADF, ioctl(ro, PDMA_IOC_LOOKUP, &lk));
+	report("rdonly_info_works", ioctl(ro, PDMA_IOC_INFO, &info) == 0 && info.nr_entries >= 1,
+	       "errno %s entries %u", strerrorname_np(errno), info.nr_entries);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, a.offset);
+	report("rdonly_map_shared_read", p != MAP_FAILED, "got %s",
+	       p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, ro, a.offset);
+	report("rdonly_map_private_einval", p == MAP_FAILED && errno == EINVAL, "got %s",
+	       p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	close(ro);
+	do_free("rodata");
+}
+
+/* Clear or set CAP_SYS_RAWIO in the effective set; 0 or -1. */
+static int rawio_effective(int on)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	if (on)
+		d[0].effective |= 1U << CAP_SYS_RAWIO;
+	else
+		d[0].effective &= ~(1U << CAP_SYS_RAWIO);
+	return syscall(SYS_capset, &h, d);
+}
+
+/* An fd opened without CAP_SYS_RAWIO learns no physical address. */
+static void test_no_rawio(const char *path)
+{
+	struct pdma_info info = { 0 };
+	struct pdma_lookup lk = { 0 };
+	struct pdma_alloc a;
+	int nf;
+	void *p;
+
+	if (rawio_effective(0)) {
+		report("norawio_setup", 0, "capset: %s", strerrorname_np(errno));
+		return;
+	}
+	nf = open(path, O_RDWR);
+	rawio_effective(1);
+	if (nf < 0) {
+		report("norawio_setup", 0, "open: %s", strerrorname_np(errno));
+		return;
+	}
+	a = areq("nr", 4096, 0);
+	report("norawio_alloc_phys_zero", ioctl(nf, PDMA_IOC_ALLOC, &a) == 0 &&
+	       a.phys == 0 && a.offset != 0, "errno %s phys %#llx", strerrorname_np(errno),
+	       (unsigned long long)a.phys);
+	strcpy(lk.entry.name, "nr");
+	report("norawio_lookup_phys_zero", ioctl(nf, PDMA_IOC_LOOKUP, &lk) == 0 &&
+	       lk.entry.phys == 0, "phys %#llx", (unsigned long long)lk.entry.phys);
+	report("norawio_info_base_zero", ioctl(nf, PDMA_IOC_INFO, &info) == 0 && info.base == 0 &&
+	       info.size != 0, "base %#llx", (unsigned long long)info.base);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, nf, a.offset);
+	report("norawio_mmap_eperm", p == MAP_FAILED && errno == EPERM, "got %s",
+	       p == MAP_FAILED ? strerrorname_np(errno) : "a mapping");
+	/* The same calls on the privileged fd do see it. */
+	memset(&lk, 0, sizeof(lk));
+	strcpy(lk.entry.name, "nr");
+	report("rawio_lookup_phys", ioctl(fd, PDMA_IOC_LOOKUP, &lk) == 0 && lk.entry.phys != 0,
+	       "phys %#llx", (unsigned long long)lk.entry.phys);
+	close(nf);
+	do_free("nr");
+}
+
+/* read() covers the two table copies and stops at the data area. */
+static void test_read_table_only(void)
+{
+	struct pdma_info info = { 0 };
+	static char buf[1 << 20];
+	ssize_t n, total = 0;
+
+	if (ioctl(fd, PDMA_IOC_INFO, &info)) {
+		report("read_setup", 0, "info: %s", strerrorname_np(errno));
+		return;
+	}
+	n = pread(fd, buf, sizeof(buf), info.data_offset);
+	report("read_at_data_offset_eof", n == 0, "pread returned %zd", n);
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	report("read_returns_table_area", total == (ssize_t)info.data_offset,
+	       "read %zd bytes, table area %llu", total, (unsigned long long)info.data_offset);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "/dev/pdma";
@@ -255,6 +375,9 @@ int main(int argc, char **argv)
 	test_exhaustion();
 	test_mmap();
 	test_huge_mapping();
+	test_readonly_fd(path);
+	test_no_rawio(path);
+	test_read_table_only();
 	close(fd);
 	return failures ? 1 : 0;
 }

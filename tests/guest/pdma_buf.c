@@ -4,6 +4,8 @@
  *
  *   pdma_buf fill NAME SEED    claim NAME, map it, write a seeded pattern
  *   pdma_buf sum NAME          claim NAME, map it, print "PHYS HASH"
+ *   pdma_buf nonzero NAME      claim NAME, map it, print how many bytes of
+ *                              it are not zero
  *
  * HASH is FNV-1a 64 over the whole buffer, so the host can compare content
  * across kexec; PHYS shows the buffer came back at the same address.
@@ -25,9 +27,10 @@ int main(int argc, char **argv)
 	uint8_t *b;
 	int ret;
 
-	if (argc < 3 || (strcmp(argv[1], "fill") && strcmp(argv[1], "sum")) ||
+	if (argc < 3 || (strcmp(argv[1], "fill") && strcmp(argv[1], "sum") &&
+			 strcmp(argv[1], "nonzero")) ||
 	    (!strcmp(argv[1], "fill") && argc != 4)) {
-		fprintf(stderr, "usage: pdma_buf fill NAME SEED | sum NAME\n");
+		fprintf(stderr, "usage: pdma_buf fill NAME SEED | sum NAME | nonzero NAME\n");
 		return 2;
 	}
 	ret = pdma_open(NULL, &p);
@@ -43,6 +46,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	b = m.addr;
+	if (!strcmp(argv[1], "nonzero")) {
+		size_t nz = 0;
+
+		for (size_t i = 0; i < m.len; i++)
+			nz += b[i] != 0;
+		printf("%zu\n", nz);
+		pdma_unmap(&m);
+		pdma_close(p);
+		return 0;
+	}
 	if (!strcmp(argv[1], "fill")) {
 		x = strtoull(argv[3], NULL, 0) | 1;
 		for (size_t i = 0; i < m.len; i += 8) {

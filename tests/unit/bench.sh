@@ -40,6 +40,7 @@ echo
 "$B/bench_alloc" time | sed 's/^/  native: /'
 "$B/bench_load" gen "$B/table4096.bin"
 "$B/bench_load" time "$B/table4096.bin" | sed 's/^/  native: /'
+"$B/bench_load" p2 "$B/table4096.bin"
 echo
 
 ops=$("$B/bench_alloc" ours | awk '{ print $2 }')
@@ -48,6 +49,15 @@ gp=$(cg genalloc "bench_gp_alloc bench_gp_free" "$B/bench_alloc" genalloc)
 load=$(cg load bench_do_load "$B/bench_load" load "$B/table4096.bin")
 crc=$(cg crc bench_do_crc "$B/bench_load" crc "$B/table4096.bin")
 adopt=$(cg adopt bench_do_adopt "$B/bench_load" adopt "$B/table4096.bin")
+c64=$(cg commit64 bench_do_commits "$B/bench_commit" 64)
+c64k=$(cg commit65536 bench_do_commits "$B/bench_commit" 65536)
+
+awk -v c64="$c64" -v c64k="$c64k" 'BEGIN {
+	r = c64k / c64
+	printf "P5 one commit (alloc+free+claim, 3 commits) at capacity 65536 / at 64 = %.2fx (%d vs %d Ir) (target <= 2x) %s\n",
+	       r, c64k, c64, (r <= 2 ? "PASS" : "FAIL")
+}'
+echo
 
 awk -v ops="$ops" -v ours="$ours" -v gp="$gp" -v load="$load" \
     -v crc="$crc" -v adopt="$adopt" 'BEGIN {

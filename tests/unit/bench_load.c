@@ -174,6 +174,30 @@ int main(int argc, char **argv)
 			return 1;
 		return 0;
 	}
+	if (!strcmp(argv[1], "p2")) {
+		double best_crc = 1e9, best_adopt = 1e9, t0, pct;
+
+		if (!pdma_crc32c_have_hw()) {
+			printf("P2 adopt 4096-entry table vs hardware CRC32C = n/a (target >= 50%%) FAIL (no SSE4.2)\n");
+			return 0;
+		}
+		/* Best of n, measured in the same run: adopt = load + commit. */
+		for (i = 0; i < n; i++) {
+			t0 = now();
+			crc = pdma_crc32c_hw(~0U, mem, copy);
+			t0 = now() - t0;
+			best_crc = t0 < best_crc ? t0 : best_crc;
+			t0 = now();
+			if (bench_do_load(core) != PDMA_LOAD_OK || bench_do_adopt(core))
+				return 1;
+			t0 = now() - t0;
+			best_adopt = t0 < best_adopt ? t0 : best_adopt;
+		}
+		pct = 100 * best_crc / best_adopt;
+		printf("P2 adopt 4096-entry table, %% of hardware CRC32C throughput over its %zu bytes = %.0f%% (%.0f us vs %.0f us, crc %08x) (target >= 50%%) %s\n",
+		       copy, pct, best_adopt * 1e6, best_crc * 1e6, crc, pct >= 50 ? "PASS" : "FAIL");
+		return 0;
+	}
 	if (!strcmp(argv[1], "time")) {
 		t[0] = now();
 		for (i = 0; i < n; i++)
@@ -193,6 +217,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "usage: %s gen|load|crc|adopt|time FILE\n", argv[0]);
+	fprintf(stderr, "usage: %s gen|load|crc|adopt|time|p2 FILE\n", argv[0]);
 	return 2;
 }

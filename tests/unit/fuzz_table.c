@@ -159,6 +159,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.ops = &fz_ops;
 	cfg.ctx = &f;
 
+	/*
+	 * The capacity probe reads only inside the table area it is given
+	 * (ASan checks), and only returns a capacity that fits the region.
+	 */
+	v = pdma_core_probe_capacity(f.mem, f.len, cfg.base, cfg.size);
+	if (v) {
+		struct pdma_layout plan;
+
+		FZ_ASSERT(!pdma_core_layout(cfg.base, cfg.size, v, &plan));
+		FZ_ASSERT(plan.copy_size <= f.len);
+	}
+
 	core = fz_core(&cfg);
 	res = pdma_core_load(core, &rep);
 	if (getenv("FUZZ_DEBUG"))

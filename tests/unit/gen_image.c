@@ -151,7 +151,7 @@ static int parse_u64(const char *s, u64 *out)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: gen_image fresh|many|copy-a-corrupt|both-corrupt|overlap|past-end|names OUT\n"
+		"usage: gen_image fresh|many|copy-a-corrupt|both-corrupt|overlap|past-end|names|escape-name|huge-gen OUT\n"
 		"                 [--base B] [--size S] [--capacity C] [--table-only]\n");
 	return 2;
 }
@@ -216,11 +216,26 @@ int main(int argc, char **argv)
 	} else if (!strcmp(kind, "names")) {
 		alloc(N("q\"uote"), 4096, 0, 0);
 		alloc(N("back\\slash"), 4096, 0, 0);
-		alloc(N("tab\tname"), 4096, 0, 0);
-		alloc(N("caf\xc3\xa9"), 4096, 0, 0);
-		alloc(N("\xff\xfe"), 4096, 0, 0);
+		alloc(N("sp ace"), 4096, 0, 0);
+		alloc(N("~{}"), 4096, 0, 0);
 		/* No manifest: these names are not valid JSON as printed. */
 		printf("{}\n");
+	} else if (!strcmp(kind, "escape-name")) {
+		three();
+		manifest(kind);
+		/* CRC-valid, but a name with an ESC byte: log injection. */
+		for (int c = 0; c < 2; c++) {
+			memcpy(ent_of(&R, c, 1)->name, "e\033[2J", 6);
+			reseal(&R, c);
+		}
+	} else if (!strcmp(kind, "huge-gen")) {
+		three();
+		manifest(kind);
+		/* CRC-valid generations at and past 2^63 would wrap. */
+		hdr_of(&R, 0)->generation = cpu_to_le64(U64_MAX - 1);
+		hdr_of(&R, 1)->generation = cpu_to_le64(PDMA_GEN_LIMIT);
+		reseal(&R, 0);
+		reseal(&R, 1);
 	} else {
 		return usage();
 	}

@@ -160,6 +160,7 @@ static int format_writes_copy_a(void)
 
 static int commit_store_order(void)
 {
+	unsigned long k, slots;
 	u64 dst;
 	int i;
 
@@ -167,16 +168,27 @@ static int commit_store_order(void)
 	for (i = 0; i < 4; i++) {
 		R.stores = 0;
 		ASSERT_EQ(0, alloc(N("b%d", i), 4096, 0, NULL));
-		ASSERT_EQ(3, R.stores);
-		/* Commits alternate: B, A, B, A. */
+		/*
+		 * Commits alternate: B, A, B, A. The first after format
+		 * writes every slot; later ones the slot of the previous
+		 * commit (missing from this copy) and their own.
+		 */
 		dst = (i % 2 ? 0 : 1) * R.lay.copy_size;
-		ASSERT_EQ(dst + 128, R.log[0].off);
-		ASSERT_EQ(CAP * 128, R.log[0].len);
-		ASSERT_EQ(dst, R.log[1].off);
-		ASSERT_EQ(128, R.log[1].len);
+		slots = i ? 2 : 1;
+		ASSERT_EQ(slots + 2, R.stores);
+		if (!i) {
+			ASSERT_EQ(dst + 128, R.log[0].off);
+			ASSERT_EQ(CAP * 128, R.log[0].len);
+		}
+		for (k = 0; i && k < slots; k++) {
+			ASSERT_EQ(128, R.log[k].len);
+			ASSERT_EQ(dst + 128 + 128 * (u64)(i - slots + 1 + k), R.log[k].off);
+		}
+		ASSERT_EQ(dst, R.log[slots].off);
+		ASSERT_EQ(128, R.log[slots].len);
 		ASSERT_EQ(dst + offsetof(struct pdma_table_header, crc32c),
-			  R.log[2].off);
-		ASSERT_EQ(4, R.log[2].len);
+			  R.log[slots + 1].off);
+		ASSERT_EQ(4, R.log[slots + 1].len);
 	}
 	region_fini(&R);
 	return 0;
@@ -347,7 +359,7 @@ static const struct test_case tests[] = {
 	TEST(layout_rejects_bad_regions, "Expect -EINVAL for unaligned, too small, too large or wrapping regions and bad capacities."),
 	TEST(empty_region_loads_empty, "Expect a zeroed region to load as EMPTY and refuse mutations with -EROFS until formatted."),
 	TEST(format_writes_copy_a, "Expect format to leave copy A valid at generation 1, copy B without magic, A's magic stored last."),
-	TEST(commit_store_order, "Expect each commit to store slots, header, then CRC into the inactive copy, alternating copies."),
+	TEST(commit_store_order, "Expect each commit to store the slots the inactive copy lacks (all after format, then the previous and the current commit's), header, then CRC, alternating copies."),
 	TEST(readonly_rejects_mutations, "Expect a corrupt table to load read-only: -EROFS, no stores, no entries; format overrides."),
 	TEST(inspection_core_never_writes, "Expect a core without ops to load tables but refuse every mutation."),
 	TEST(load_round_trip, "Expect a reload to reproduce the exact state, checking only the newer copy."),

@@ -9,13 +9,21 @@
  *
  * Every ioctl takes its own struct, encoded with _IOWR. All reserved fields
  * and padding must be zero on input, otherwise the ioctl fails with -EINVAL;
- * the kernel zeroes them on output. Names are NUL-terminated within
- * PDMA_NAME_MAX bytes, non-empty, and the bytes after the NUL must be zero.
+ * the kernel zeroes them on output. Names are printable ASCII (0x20 to
+ * 0x7e), NUL-terminated within PDMA_NAME_MAX bytes, non-empty, and the bytes
+ * after the NUL must be zero.
+ *
+ * Access: ALLOC, FREE and LOOKUP (which claims) need an fd opened for
+ * writing, else -EBADF. Physical addresses (@phys, pdma_info.base) are
+ * reported only to an fd opened with CAP_SYS_RAWIO; others read 0.
  *
  * mmap: the mmap offset is the allocation's @offset as returned by ALLOC or
- * LOOKUP; the mapping must be MAP_SHARED and fit inside the allocation.
+ * LOOKUP; the mapping must be shared (MAP_SHARED, or read-only on an
+ * O_RDONLY fd) and fit inside the allocation, and the fd must have been
+ * opened with CAP_SYS_RAWIO (else -EPERM).
  * read(): returns the raw bytes of both table copies, from offset 0 of the
- * region, for tools such as pdma-dump.
+ * region up to pdma_info.data_offset (then end of file), for tools such as
+ * pdma-dump; never the data area.
  */
 #ifndef _UAPI_LINUX_PDMA_H
 #define _UAPI_LINUX_PDMA_H
@@ -32,7 +40,7 @@
 #define PDMA_STATE_READONLY	(1U << 2)	/* table corrupt or mismatched: no mutations */
 
 /* pdma_alloc.flags */
-#define PDMA_ALLOC_ZERO		(1U << 0)	/* clear the buffer before returning it */
+#define PDMA_ALLOC_ZERO		(1U << 0)	/* zero the buffer before it is recorded */
 #define PDMA_ALLOC_FLAGS_ALL	(PDMA_ALLOC_ZERO)
 
 #define PDMA_ALIGN_MIN		4096ULL

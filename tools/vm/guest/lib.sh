@@ -94,13 +94,22 @@ pdmavm_kexec_exec() {
 	return 1
 }
 
-# pdma_load [PARAM=VALUE...]: insmod the pdma module. Reports KEY.rc (0 or
-# insmod's status), KEY.err (insmod's message) and KEY.log (the module's
-# kernel log lines), with KEY from PDMA_LOAD_KEY (default "load").
+# pdma_load [PARAM=VALUE...]: insmod the pdma module, the one place every
+# scenario loads it. Unless base= is given, the range comes from the
+# memmap= on the command line, through `pdmactl range` (what a modprobe.d
+# line holds on a real system). Reports KEY.rc (0 or insmod's status),
+# KEY.err (insmod's message) and KEY.log (the module's kernel log lines),
+# with KEY from PDMA_LOAD_KEY (default "load").
 pdma_load() {
-	local key=${PDMA_LOAD_KEY:-load} rc=0
+	local key=${PDMA_LOAD_KEY:-load} rc=0 range=""
+	case " $* " in
+	*" base="*) ;;
+	*) range=$(pdmactl range 2>/dev/null) || range="" ;;
+	esac
 	dmesg -c >/dev/null
-	insmod /lib/modules/pdma.ko "$@" 2>/tmp/insmod.err || rc=$?
+	# $range is two words, base= and size=, split on purpose.
+	# shellcheck disable=SC2086
+	insmod /lib/modules/pdma.ko $range "$@" 2>/tmp/insmod.err || rc=$?
 	emit "$key.rc" "$rc"
 	emit "$key.err" "$(cat /tmp/insmod.err)"
 	emit "$key.log" "$(dmesg | grep 'pdma' || true)"
