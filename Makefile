@@ -30,7 +30,7 @@ CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
-	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme
+	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_cc_disable
 MODULES := $(CURDIR)/kmod/pdma.ko
 
 PREFIX  ?= /usr/local
@@ -99,13 +99,21 @@ $(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h tools/nvme/nvm
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(VFIO_NVME_SRCS) $(LIBPDMA)
 
-# pdma-nvme: the NVMe servicing driver (tools/nvme/).
-PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cli.c nvme_hw.c nvme_io.c nvme_state.c \
-	nvme_restore.c)
+# pdma-nvme: the NVMe servicing driver (tools/nvme/): a driver core that
+# knows nothing of the command line, and the CLI on top of it.
+NVME_CORE_SRCS := $(addprefix tools/nvme/,nvme_hw.c nvme_io.c nvme_state.c nvme_restore.c \
+	nvme_ledger.c)
+PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cli.c) $(NVME_CORE_SRCS)
 $(BIN)/pdma-nvme: $(PDMA_NVME_SRCS) $(wildcard tools/nvme/*.h) \
 		$(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(PDMA_NVME_SRCS) $(LIBPDMA)
+
+# A test aid on the driver core alone.
+$(BIN)/nvme_cc_disable: tests/guest/nvme_cc_disable.c $(NVME_CORE_SRCS) $(wildcard tools/nvme/*.h) \
+		$(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(NVME_CORE_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)

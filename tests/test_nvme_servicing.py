@@ -10,9 +10,8 @@ Two guests, each run once per module and shared by the tests:
   a file, and the host's own map of the namespace) and writing more,
   partly over older data.
 * ``faults``: a corrupted state record, the keep-alive flag cleared behind
-  the driver's back, the controller disabled behind its back, a save with
-  commands in flight (refused) followed by a kexec anyway, and a missing
-  allocation.
+  the driver's back, the controller disabled behind its back, a save and a
+  kexec with commands in flight, and a missing allocation.
 
 Every pdma-nvme run reports its JSON line and exit status, so a failing
 test shows the tool's own message.
@@ -120,9 +119,10 @@ phase_1() {{
     nv w write 0 --pattern 21 --count 4096
     nv save save
     nv status status
-    rec=$(pdma-nvme status | sed -n 's/.*"record_phys":"\\([^"]*\\)".*/\\1/p')
-    # Flip one bit of the serial number kept in the record (offset 112).
-    physmem xor $((rec + 112)) 0x20
+    base=$(pdma-nvme status | sed -n 's/.*"state_phys":"\\([^"]*\\)".*/\\1/p')
+    # Flip one bit of the serial number (offset 112) in both copies (A, B).
+    physmem xor $((base + 112)) 0x20
+    physmem xor $((base + 8192 + 112)) 0x20
     nv status_bad status
     pdmavm_kexec {KA}
 }}
@@ -143,11 +143,11 @@ phase_3() {{
     nv verify verify
     nv verify0 verify 0 --pattern 21 --count 4096
     nv save2 save
-    nv disable debug-disable
+    emit_tool disable nvme_cc_disable $BDF
     nv restore2 restore
     nv verify2 verify
     nv nowait write 6144 --pattern 23 --count 2048 --no-wait
-    nv refused save
+    nv save_inflight save
     nv status status
     pdmavm_kexec {KA}
 }}
@@ -269,10 +269,11 @@ def test_corrupted_record_falls_back_to_full_init_with_correct_data(faults):
     before verified; with the log gone, verify without arguments refuses."""
     p1, p2 = faults.phase(1), faults.phase(2)
     assert result(p1, "status")["record_problem"] == ""
-    assert result(p1, "status_bad")["record_problem"].startswith("CRC mismatch")
+    bad = result(p1, "status_bad")["record_problem"]
+    assert bad.startswith("copy A: CRC mismatch") and "copy B: CRC mismatch" in bad
     r = result(p2, "restore")
     assert (r["path"], r["record_ok"], r["admin_cmds"]) == ("full-init", False, 7)
-    assert "state record nvme/0000:01:00.0/state: CRC mismatch" in r["checks_failed"]
+    assert "state record nvme/0000:01:00.0/state: copy A: CRC mismatch" in r["checks_failed"]
     assert r["blackout_ns"] is None
     assert "nothing to verify" in result(p2, "verify_empty", rc=1)["error"]
     assert result(p2, "verify0")["match"] is True
@@ -307,26 +308,27 @@ def test_controller_disabled_behind_the_driver_is_detected(faults):
     assert result(p3, "verify2")["match"] is True
 
 
-def test_save_with_commands_in_flight_is_refused(faults):
-    """Expect save to refuse, exit 1 and save nothing while the 8 commands
-    of a 1 MiB write --no-wait are in flight, naming them."""
+def test_save_keeps_commands_in_flight_in_the_record(faults):
+    """Expect save, with the 8 commands of a 1 MiB write --no-wait in
+    flight, to store a SAVED record listing the 8 of them, not draining."""
     p3 = faults.phase(3)
     assert result(p3, "nowait")["inflight"] == 8
-    err = result(p3, "refused", rc=1)["error"]
-    assert err.startswith("save refused: 8 commands still in flight (queue 1 CID ")
-    assert "nothing was saved" in err
+    sv = result(p3, "save_inflight")
+    assert (sv["inflight_at_save"], sv["drained"], sv["inflight"]) == (8, 0, 8)
     st = result(p3, "status")
-    assert (st["saved"], st["inflight"]) == (False, 8)
+    assert (st["saved"], st["dirty"], st["inflight"]) == (True, False, 8)
 
 
-def test_kexec_with_commands_in_flight_loses_no_data(faults):
-    """Expect a kexec taken anyway after the refused save to be restored by
-    a full re-init (the record is a checkpoint) that rewrites the 8 writes
-    from their pdma data buffers, so that all their blocks verify."""
+def test_kexec_with_commands_in_flight_reaps_them_and_reissues_nothing(faults):
+    """Expect the restore after a keep-alive kexec with 8 writes in flight
+    to resume on the queues and reap their 8 completions (posted by the
+    controller into the rings in pdma) before anything new, with nothing in
+    doubt, and all their blocks to verify."""
     p4 = faults.phase(4)
     r = result(p4, "restore")
-    assert (r["path"], r["replayed"], r["dropped"]) == ("full-init", 8, 0)
-    assert "not from a completed save (8 commands in flight)" in r["checks_failed"]
+    assert (r["path"], r["checks_failed"], r["reaped"], r["in_doubt"]) == \
+        ("keep-alive", "", 8, 0)
+    assert (r["admin_cmds"], r["cc_writes"]) == (0, 0)
     assert result(p4, "verify_inflight")["match"] is True
     ver = result(p4, "verify")
     assert (ver["match"], ver["bytes_verified"]) == (True, 2 * 2048 * BLOCK)
