@@ -16,7 +16,7 @@
  *
  * That is the driver core: it knows nothing of the command line. The CLI
  * sits on top (pdma-nvme.c, nvme_cli.[ch]: commands, arguments, JSON); so
- * does the test helper tests/guest/nvme_cc_disable.c.
+ * does the test helper tests/guest/nvme_test_aid.c.
  *
  * Ownership (see nvme_state.h): a process that opens the queues stores a
  * dirty record (nvd_own) before its first doorbell and a clean one
@@ -119,6 +119,12 @@ struct nvd {
 
 	struct nvd_queue admin, io[NVS_MAX_QUEUES];
 
+	/* MSI-X mode (cur.irq_vectors): one eventfd per vector, armed per process */
+	int irq_fd[NVS_MAX_QUEUES + 1];
+	unsigned int nr_irq;	   /* vectors armed by this process */
+	unsigned int irq_wakeups;  /* waits ended by an interrupt */
+	uint64_t irqs;		   /* interrupts delivered (eventfd counts) */
+
 	/* counters for this process */
 	unsigned int admin_cmds, cc_writes, io_cmds, ranges_dropped;
 	uint64_t t_claimed, t_opened; /* load(): allocations claimed, device open */
@@ -151,6 +157,16 @@ void nvd_wr32(struct nvd *d, unsigned int off, uint32_t val);
 void nvd_wr_cc(struct nvd *d, uint32_t val); /* counted */
 /* Full controller init: disable, admin queue, enable, identify, queues */
 int nvd_full_init(struct nvd *d);
+/*
+ * MSI-X mode: an eventfd per vector (admin 0, I/O queue q: vector q) and
+ * VFIO_DEVICE_SET_IRQS, which also enables MSI-X: needed in every process,
+ * and after kexec, where the new kernel starts with MSI-X disabled
+ */
+int nvd_irq_arm(struct nvd *d);
+/* Wait up to @ms for the vector of queue @qid; 0, or -1 on timeout */
+int nvd_irq_wait(struct nvd *d, unsigned int qid, unsigned int ms);
+/* Add the interrupts delivered and not waited for to d->irqs */
+void nvd_irq_collect(struct nvd *d);
 /* CC.EN=0 and wait for CSTS.RDY=0: every queue deleted, no more DMA */
 int nvd_disable(struct nvd *d);
 /* The doorbells of the admin queue and @nq I/O queue pairs fit BAR0 */

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/vfio.h>
@@ -68,10 +70,13 @@ void nvd_init_struct(struct nvd *d, const char *bdf)
 	memset(d, 0, sizeof(*d));
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	d->container = d->group = d->device = -1;
+	for (unsigned int i = 0; i <= NVS_MAX_QUEUES; i++)
+		d->irq_fd[i] = -1;
 	d->rec_copy = -1; /* no valid copy known: the first store goes to A */
 	d->nq = NVD_DEF_QUEUES;
 	d->depth = NVD_DEF_DEPTH;
 	d->timeout_ms = 10000;
+	d->chunk = NVD_CHUNK; /* until the controller's MDTS or the record says */
 }
 
 /* ------------------------------------------------------------------ */
@@ -142,6 +147,66 @@ int nvd_open_device(struct nvd *d)
 	return 0;
 }
 
+int nvd_irq_arm(struct nvd *d)
+{
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	unsigned int n = d->cur.irq_vectors, i;
+	uint8_t buf[sizeof(struct vfio_irq_set) + sizeof(int) * (NVS_MAX_QUEUES + 1)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+
+	if (!n)
+		return 0;
+	if (n > NVS_MAX_QUEUES + 1)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: %u MSI-X vectors recorded, at most %u",
+			       d->bdf, n, NVS_MAX_QUEUES + 1);
+	if (ioctl(d->device, VFIO_DEVICE_GET_IRQ_INFO, &ii) || ii.count < n)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: MSI-X: %u vectors, %u needed (admin and "
+			       "one per I/O queue)", d->bdf, ii.count, n);
+	for (i = 0; i < n; i++) {
+		if (d->irq_fd[i] < 0)
+			d->irq_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->irq_fd[i] < 0)
+			return nvd_err(d, NVD_EXIT_IO, "eventfd: %s", strerror(errno));
+	}
+	*set = (struct vfio_irq_set){ .argsz = (uint32_t)(sizeof(*set) + sizeof(int) * n),
+				      .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+					       VFIO_IRQ_SET_ACTION_TRIGGER,
+				      .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = n };
+	memcpy(set->data, d->irq_fd, sizeof(int) * n);
+	if (ioctl(d->device, VFIO_DEVICE_SET_IRQS, set))
+		return nvd_err(d, NVD_EXIT_IO, "%s: VFIO_DEVICE_SET_IRQS (MSI-X, %u vectors): %s",
+			       d->bdf, n, strerror(errno));
+	d->nr_irq = n;
+	return 0;
+}
+
+int nvd_irq_wait(struct nvd *d, unsigned int qid, unsigned int ms)
+{
+	struct pollfd p = { .fd = d->irq_fd[qid], .events = POLLIN };
+	uint64_t count;
+	int ret = poll(&p, 1, (int)ms);
+
+	if (ret < 0 && errno != EINTR)
+		return nvd_err(d, NVD_EXIT_IO, "poll: %s", strerror(errno));
+	if (ret <= 0)
+		return ret < 0 ? 0 : -1; /* a signal: the caller checks again */
+	if (read(d->irq_fd[qid], &count, sizeof(count)) == sizeof(count)) {
+		d->irq_wakeups++;
+		d->irqs += count;
+	}
+	return 0;
+}
+
+void nvd_irq_collect(struct nvd *d)
+{
+	uint64_t count;
+	unsigned int i;
+
+	for (i = 0; i < d->nr_irq; i++)
+		if (read(d->irq_fd[i], &count, sizeof(count)) == sizeof(count))
+			d->irqs += count; /* nonblocking: nothing pending reads nothing */
+}
+
 void nvd_close_device(struct nvd *d)
 {
 	if (d->bar)
@@ -154,6 +219,12 @@ void nvd_close_device(struct nvd *d)
 	if (d->container >= 0)
 		close(d->container);
 	d->device = d->group = d->container = -1;
+	for (unsigned int i = 0; i <= NVS_MAX_QUEUES; i++) {
+		if (d->irq_fd[i] >= 0)
+			close(d->irq_fd[i]);
+		d->irq_fd[i] = -1;
+	}
+	d->nr_irq = 0;
 }
 
 int nvd_cfg_read16(struct nvd *d, unsigned int off, uint16_t *val)
@@ -366,8 +437,10 @@ static int create_io_queues(struct nvd *d)
 		struct nvd_queue *q = &d->io[i];
 		uint32_t qid = i + 1, qs = (d->depth - 1u) << 16;
 
+		/* PC; with MSI-X also IEN and vector qid */
 		c = (struct nvme_sqe){ .cdw0 = NVME_ADM_CREATE_CQ, .prp1 = q->cq_phys,
-				       .cdw10 = qs | qid, .cdw11 = 1 /* PC, no interrupts */ };
+				       .cdw10 = qs | qid,
+				       .cdw11 = d->nr_irq ? qid << 16 | 2 | 1 : 1 };
 		snprintf(what, sizeof(what), "Create I/O CQ %u", qid);
 		if (admin(d, &c, what, NULL))
 			return -1;
@@ -446,7 +519,10 @@ int nvd_full_init(struct nvd *d)
 	memset((void *)d->mem[M_ID].virt, 0, NVD_PAGE);
 
 	aqa = (d->depth - 1u) << 16 | (d->depth - 1u);
-	nvd_wr32(d, NVME_REG_INTMS, 0xffffffff); /* polled */
+	if (s->irq_vectors && nvd_irq_arm(d))
+		return -1;
+	if (!s->irq_vectors)
+		nvd_wr32(d, NVME_REG_INTMS, 0xffffffff); /* polled (not with MSI-X) */
 	nvd_wr32(d, NVME_REG_AQA, aqa);
 	wr64(d, NVME_REG_ASQ, d->mem[M_ASQ].phys);
 	wr64(d, NVME_REG_ACQ, d->mem[M_ACQ].phys);

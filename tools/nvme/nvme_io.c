@@ -82,7 +82,13 @@ int nvd_cq_pop(struct nvd *d, struct nvd_queue *q, struct nvme_cqe *out, unsigne
 	uint64_t start = 0;
 	unsigned int spins = 0;
 
+	/* The ring first, then the interrupt: the eventfd counts, none is missed */
 	while ((e->status & 1) != q->phase) {
+		if (q->qid && q->qid < d->nr_irq) {
+			if (nvd_irq_wait(d, q->qid, ms))
+				return -1;
+			continue;
+		}
 		if (++spins % 1024)
 			continue;
 		if (!start)
@@ -195,7 +201,7 @@ int nvd_io_wait(struct nvd *d, unsigned int qi, int slot)
 }
 
 /* Release a done slot; a successful write goes into the range log */
-static int finish(struct nvd *d, unsigned int qi, int slot)
+static int release(struct nvd *d, unsigned int qi, int slot)
 {
 	struct nvd_slot *s = &d->io[qi].slot[slot];
 	int ret = 0;
@@ -223,7 +229,7 @@ void nvd_settle(struct nvd *d)
 	for (i = 0; i < d->nq; i++)
 		for (j = 0; j < NVD_SLOTS; j++)
 			if (d->io[i].slot[j].busy && d->io[i].slot[j].done)
-				finish(d, i, j);
+				release(d, i, j);
 }
 
 int nvd_drain(struct nvd *d)
@@ -236,7 +242,7 @@ int nvd_drain(struct nvd *d)
 			if (d->io[i].slot[j].busy) {
 				if (nvd_io_wait(d, i, j))
 					return -1;
-				ret |= finish(d, i, j);
+				ret |= release(d, i, j);
 			}
 	return ret;
 }
@@ -248,7 +254,7 @@ int nvd_flush(struct nvd *d)
 	if (slot < 0 || nvd_io_submit(d, 0, slot, NVME_IO_FLUSH, 0, 0, 0, 0) ||
 	    nvd_io_wait(d, 0, slot))
 		return slot < 0 ? nvd_err(d, NVD_EXIT_FAIL, "internal: no slot for flush") : -1;
-	return finish(d, 0, slot);
+	return release(d, 0, slot);
 }
 
 /* ------------------------------------------------------------------ */
@@ -395,7 +401,7 @@ static int stream(struct nvd *d, struct stream *x, uint64_t slba, uint64_t nlb)
 		if (nvd_io_wait(d, fifo[head].qi, fifo[head].slot))
 			return -1;
 		ret = consume(d, x, &d->io[fifo[head].qi].slot[fifo[head].slot]);
-		ret |= finish(d, fifo[head].qi, fifo[head].slot);
+		ret |= release(d, fifo[head].qi, fifo[head].slot);
 		head = (head + 1) % cap;
 		count--;
 	}

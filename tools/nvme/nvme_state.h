@@ -122,7 +122,7 @@ struct nvs_record {
 	uint32_t cc;			/*   96 CC as programmed (EN=1) */
 	uint32_t aqa;			/*  100 AQA as programmed */
 	uint16_t vid, ssvid;		/*  104 Identify Controller */
-	uint32_t reserved1;		/*  108 */
+	uint32_t irq_vectors;		/*  108 0: polled; n: MSI-X, vector q for queue q */
 	char serial[20];		/*  112 Identify SN, space padded */
 	char model[40];			/*  132 Identify MN */
 	char firmware[8];		/*  172 Identify FR */

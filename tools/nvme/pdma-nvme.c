@@ -5,11 +5,13 @@
  * kexec: save in the old kernel, restore in the new one.
  *
  *   pdma-nvme [-d BDF] [--timeout-ms N] COMMAND [ARGS]
- *     init [--queues N] [--depth D] [--forget]
+ *     init [--queues N] [--depth D] [--forget] [--msix]
  *                                     reset the controller, build everything;
  *                                     first settles what the record lists
  *                                     (a crash, writes in flight), unless
- *                                     --forget drops the log and them
+ *                                     --forget drops the log and them;
+ *                                     --msix: completions by MSI-X (one
+ *                                     vector per queue) instead of polling
  *     write LBA FILE                  write a file (the last block zero-padded)
  *     write LBA --pattern SEED --count N [--no-wait]
  *                                     seeded pattern; --no-wait leaves the
@@ -81,6 +83,10 @@ static int blocks(const struct count *c, uint64_t *out)
 
 static void j_common(void)
 {
+	nvd_irq_collect(&drv);
+	jstr("irq", drv.cur.irq_vectors ? "msix" : "polled");
+	jint("irqs", (long long)drv.irqs);
+	jint("irq_wakeups", drv.irq_wakeups);
 	jint("admin_cmds", drv.admin_cmds);
 	jint("cc_writes", drv.cc_writes);
 	jint("io_cmds", drv.io_cmds);
@@ -175,7 +181,7 @@ static int settle_before_init(struct nvs_record *old, bool *have)
 	return 0;
 }
 
-static int cmd_init(bool forget)
+static int cmd_init(bool forget, bool msix)
 {
 	struct nvs_record old;
 	char why[400];
@@ -199,6 +205,7 @@ static int cmd_init(bool forget)
 		memset(drv.cur.inflight, 0, sizeof(drv.cur.inflight));
 	}
 	drv.cur.gen = have ? old.gen : 0;
+	drv.cur.irq_vectors = msix ? drv.nq + 1 : 0;
 	memset(drv.io, 0, sizeof(drv.io));
 	memset(&drv.admin, 0, sizeof(drv.admin));
 	jhex("cc_at_open", nvd_rd32(&drv, NVME_REG_CC));
@@ -596,6 +603,9 @@ static int cmd_restore(void)
 		jint("kexec_ns", ticks_ns(s->save_tsc_end, tsc_main, s->tsc_hz));
 		jint("device_restore_ns", ticks_ns(tsc_main, drv.tsc_first_io, s->tsc_hz));
 		jint("blackout_ns", ticks_ns(s->save_tsc_start, drv.tsc_first_io, s->tsc_hz));
+		/* Raw stamps: blackouts of several controllers add up on one clock */
+		jint("save_tsc_start", (long long)s->save_tsc_start);
+		jint("tsc_first_io", (long long)drv.tsc_first_io);
 	} else {
 		jnull("blackout_ns");
 	}
@@ -715,9 +725,19 @@ int main(int argc, char **argv)
 			q--;
 		}
 	}
-	if (!strcmp(argv[-1], "init"))
-		return argc > 1 || (argc && strcmp(argv[0], "--forget")) ?
-		       usage("init [--queues N] [--depth D] [--forget]") : cmd_init(argc == 1);
+	if (!strcmp(argv[-1], "init")) {
+		bool forget = false, msix = false;
+
+		for (q = 0; q < argc; q++) {
+			if (!strcmp(argv[q], "--forget") && !forget)
+				forget = true;
+			else if (!strcmp(argv[q], "--msix") && !msix)
+				msix = true;
+			else
+				return usage("init [--queues N] [--depth D] [--forget] [--msix]");
+		}
+		return cmd_init(forget, msix);
+	}
 	if (!strcmp(argv[-1], "write"))
 		return cmd_write(argc, argv);
 	if (!strcmp(argv[-1], "read"))
