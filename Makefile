@@ -30,7 +30,7 @@ CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
-	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_cc_disable
+	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_test_aid
 MODULES := $(CURDIR)/kmod/pdma.ko
 
 PREFIX  ?= /usr/local
@@ -110,7 +110,7 @@ $(BIN)/pdma-nvme: $(PDMA_NVME_SRCS) $(wildcard tools/nvme/*.h) \
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(PDMA_NVME_SRCS) $(LIBPDMA)
 
 # A test aid on the driver core alone.
-$(BIN)/nvme_cc_disable: tests/guest/nvme_cc_disable.c $(NVME_CORE_SRCS) $(wildcard tools/nvme/*.h) \
+$(BIN)/nvme_test_aid: tests/guest/nvme_test_aid.c $(NVME_CORE_SRCS) $(wildcard tools/nvme/*.h) \
 		$(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(NVME_CORE_SRCS) $(LIBPDMA)
@@ -136,6 +136,8 @@ bench: initramfs
 	$(PYTHON) bench/map_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(BUILD)/initramfs.cpio
 	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
+		--initramfs $(BUILD)/initramfs.cpio
+	$(PYTHON) bench/nvme_multi_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(BUILD)/initramfs.cpio
 
 fuzz:

@@ -19,6 +19,7 @@ test shows the tool's own message.
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -143,7 +144,7 @@ phase_3() {{
     nv verify verify
     nv verify0 verify 0 --pattern 21 --count 4096
     nv save2 save
-    emit_tool disable nvme_cc_disable $BDF
+    emit_tool disable nvme_test_aid cc-disable $BDF
     nv restore2 restore
     nv verify2 verify
     nv nowait write 6144 --pattern 23 --count 2048 --no-wait
@@ -168,6 +169,13 @@ phase_5() {{
     nv init init
     nv verify verify
     nv verify0 verify 0 --pattern 21 --count 4096
+    # A record for another disk at this BDF, and a reset that needs a re-init
+    emit_tool other_rec nvme_test_aid record-serial $BDF other-disk
+    emit_tool disable2 nvme_test_aid cc-disable $BDF
+    nv other verify 0 --pattern 21 --count 4096
+    nv other2 write 8192 --pattern 24 --count 64
+    nv forget init --forget
+    nv after_forget verify 0 --pattern 21 --count 4096
 }}
 """
 
@@ -349,16 +357,56 @@ def test_missing_allocation_is_a_clear_error_and_init_recovers(faults):
     assert result(p5, "verify0")["match"] is True
 
 
+def test_a_different_disk_is_a_clear_error_until_init_forget(faults):
+    """Expect a record naming another disk (serial other-disk) at this BDF,
+    once a reset forces a re-init, to stop every command with exit 1 naming
+    both disks and `init --forget`, rewriting nothing; init --forget then
+    starts over with the log dropped, and the data on the disk verifies."""
+    p5 = faults.phase(5)
+    for key in ("other", "other2"):
+        err = result(p5, key, rc=1)["error"]
+        assert "a different disk: the record is for serial 'other-disk" in err, key
+        assert "the controller has serial 'pdma0001" in err and "init --forget" in err, key
+    f = result(p5, "forget")
+    assert (f["forgot"], f["ranges_kept"]) == (True, False)
+    assert result(p5, "after_forget")["match"] is True
+
+
+def test_namespace_with_metadata_is_refused(artifacts, tmp_path_factory):
+    """Expect init on a namespace with 8 bytes of metadata per block to
+    exit 1 naming the metadata and what to do, before any I/O queue exists
+    (no DMA to a missing metadata pointer)."""
+    g = Guest(artifacts.kernel, artifacts.initramfs, str(tmp_path_factory.mktemp("meta")),
+              cmdline=BOOT_CMDLINE, nvme_ms=8, timeout=240)
+    run = ok(g.run(LIB + "phase_1() {\n    pdma_load\n    nv init init\n}\n", phases=1))
+    err = result(run.phase(1), "init", rc=1)["error"]
+    assert "namespace 1 uses LBA format" in err and "with 8 bytes of metadata per block" in err
+    assert "reformat the namespace" in err
+
+
 # --------------------------------------------------------------------------
 # CLI, no guest
 
 
 def test_cli_usage_and_environment_errors_exit_2_with_json(artifacts):
-    """Expect a bad BDF, an unknown command and a missing /dev/pdma (the
-    host) each to exit 2 with one JSON line naming the problem."""
+    """Expect a bad BDF, an unknown command (debug-disable is no longer
+    one), each malformed or out-of-range number, and a missing /dev/pdma
+    (the host) each to exit 2 with one JSON line naming the problem."""
     tool = os.path.join(ROOT, "build", "bin", "pdma-nvme")
     cases = [(["-d", "01:00", "status"], "BDF must look like 0000:01:00.0"),
-             (["frobnicate"], "unknown command")]
+             (["frobnicate"], "unknown command"),
+             (["debug-disable"], "unknown command"),
+             (["--timeout-ms", "0", "status"], "--timeout-ms takes 1..3600000"),
+             (["--timeout-ms", "12x", "status"], "--timeout-ms takes 1..3600000"),
+             (["init", "--queues", "9"], "--queues takes 1..8"),
+             (["init", "--queues", "-1"], "--queues takes 1..8"),
+             (["init", "--depth", "16"], "--depth takes 17..4096"),
+             (["init", "--forget", "x"], "usage: init [--queues N] [--depth D] [--forget]"),
+             (["write", "0", "--pattern", "1x", "--count", "8"], "usage: write LBA"),
+             (["write", " 1", "--pattern", "1", "--count", "8"], "usage: write LBA"),
+             (["read", "0", "99999999999G"], "usage: read LBA COUNT"),
+             (["verify", "0", "--pattern", "-2", "--count", "8"], "usage: verify"),
+             (["load", "0", "--units", "0", "--unit-blocks", "8"], "usage: load BASE")]
     if not os.path.exists("/dev/pdma"):
         cases.append((["status"], "/dev/pdma: No such file or directory (is the pdma module "
                                   "loaded?)"))
@@ -367,3 +415,22 @@ def test_cli_usage_and_environment_errors_exit_2_with_json(artifacts):
         out = json.loads(r.stdout)
         assert (r.returncode, out["ok"], out["exit"]) == (2, False, 2), args
         assert want in out["error"] and want in r.stderr, args
+
+
+def test_driver_core_knows_nothing_of_the_cli():
+    """Expect the driver core (nvme_hw, nvme_io, nvme_state, nvme_restore,
+    nvme_ledger) to include only driver headers, never nvme_cli.h, and to
+    use none of the CLI's globals or JSON helpers: the layers point one way
+    (the test aid nvme_test_aid links the core without the CLI)."""
+    core = ["nvme_hw.c", "nvme_io.c", "nvme_state.c", "nvme_restore.c", "nvme_ledger.c",
+            "nvme_drv.h", "nvme_state.h", "nvme_ledger.h", "nvme_regs.h"]
+    allowed = {"nvme_drv.h", "nvme_regs.h", "nvme_state.h", "nvme_ledger.h",
+               "vfio_keep_alive.h", "libpdma/libpdma.h"}
+    for name in core:
+        with open(os.path.join(ROOT, "tools", "nvme", name)) as f:
+            text = f.read()
+        local = set(re.findall(r'#include "([^"]+)"', text))
+        assert local <= allowed, (name, local - allowed)
+        for word in (r"\bdrv\.", r"\bcli_opened\b", r"\bj(int|str|bool|raw)\(",
+                     r"\bfinish\(", r"\busage\("):
+            assert not re.search(word, text), (name, word)

@@ -236,6 +236,7 @@ static int load(struct nvd *d, struct nvs_record *old, bool *record_ok, char *ch
 		d->cur = *old;
 		d->nq = old->nr_io_queues;
 		d->depth = old->depth;
+		d->chunk = old->chunk; /* a dirty mark before the re-init keeps it */
 	}
 	if (nvd_claim_all(d, false))
 		return -1;
@@ -382,6 +383,8 @@ int nvd_restore(struct nvd *d, struct nvd_restore *r, bool probe, bool drain)
 	if (!*r->checks) {
 		nvd_own(d); /* before the first doorbell */
 		r->path = "keep-alive";
+		if (nvd_irq_arm(d)) /* MSI-X: re-armed in every process and kernel */
+			return -1;
 		/* Old completions first: no new command before they are matched */
 		if ((drain || probe) && reap_old(d, r))
 			return -1;
