@@ -66,7 +66,6 @@ phase_1() {{
                f"    pdmavm_kexec_exec\n" if n <= KEXECS else "")
         text += (f"phase_{n}() {{\n    pdma_load\n    mark loaded\n    mark restore\n"
                  f"    nv restore restore\n"
-                 f"    emit marks \"$(dmesg | grep -E 'Run /init|pdmavm: ')\"\n"
                  f"    nv verify verify\n{nxt}}}\n")
     return text
 
@@ -88,12 +87,12 @@ def printk_times(lines, pattern):
 def print_breakdown(run, n, workdir):
     """P7: the blackout of the keep-alive kexec into phase n, phase by phase.
 
-    Old kernel, printk clock: "pdmavm: saved" (after the save) -> "pdmavm:
-    kexec" (kexec -e runs) -> "Starting new kernel" (end of its shutdown),
-    read from the host's console log. New kernel, printk clock from its
-    start: "Run /init" -> "pdmavm: loaded" (pdma module loaded, table
-    adopted) -> "pdmavm: restore" (the restore starts), then the restore's
-    own split. The TSC, which kexec does not reset, gives the whole blackout
+    All from the host's console log, printk times (printk.time=1). Old
+    kernel: "pdmavm: saved" (after the save) -> "pdmavm: kexec" (kexec -e
+    runs) -> "Starting new kernel" (end of its shutdown). New kernel, its
+    clock from its start: "Run /init" -> "pdmavm: loaded" (pdma module
+    loaded, table adopted) -> "pdmavm: restore" (the restore starts), then
+    the restore's own split. The TSC, which kexec does not reset, gives the whole blackout
     and the save end -> restore start span; purgatory, decompression and the
     early boot before the new kernel's clock starts are what that span
     leaves over.
@@ -105,14 +104,15 @@ def print_breakdown(run, n, workdir):
     old = printk_times(console, rf"pdmavm: (saved|kexec) {prev}$")
     try:
         i = next(k for k, line in enumerate(console) if f"pdmavm: kexec {prev}" in line)
-        stop = printk_times(console[i:], r"Starting new kernel")
-        new = printk_times(run.phase(n)["marks"].splitlines(), r"Run /init|pdmavm: ")
+        j = next(k for k in range(i, len(console)) if "Starting new kernel" in console[k])
+        stop = printk_times(console[j:j + 1], r"Starting new kernel")
+        new = printk_times(console[j + 1:], rf"Run /init|pdmavm: (loaded|restore) {n}$")
         t_saved, t_kexec = old[f"pdmavm: saved {prev}"], old[f"pdmavm: kexec {prev}"]
         t_stop = stop["kexec_core: Starting new kernel"]
         t_init = next(v for k, v in new.items() if "Run /init" in k)
         t_loaded, t_restore = new[f"pdmavm: loaded {n}"], new[f"pdmavm: restore {n}"]
     except (KeyError, StopIteration) as e:
-        print(f"P7 blackout breakdown: kernel log markers missing ({e}) FAIL")
+        print(f"P7 blackout breakdown: kernel log markers missing ({e!r}) FAIL")
         return
     span = r["kexec_ns"] / 1e9  # save end (TSC) -> restore process start (TSC)
     known = (t_kexec - t_saved) + (t_stop - t_kexec) + t_restore
