@@ -23,19 +23,26 @@
  *     wait                            reap commands left in flight
  *     save [--no-keep-alive] [--drain] [--flush]
  *                                     quiesce and write the state record;
- *                                     refused while commands are in flight
- *                                     unless --drain
+ *                                     commands in flight stay so (listed),
+ *                                     unless --drain reaps them first
  *     restore [--queues N] [--depth D]
  *                                     resume after kexec, or re-init (the
  *                                     geometry options only matter then)
  *     status                          the record and the device, no I/O
+ *     load BASE --units N --unit-blocks B [--seed S]
+ *                                     random unit writes on every slot of
+ *                                     every queue, in a ledger in pdma,
+ *                                     until SIGUSR1 (then save with them in
+ *                                     flight) or SIGTERM/SIGINT
+ *     ledger-check                    the namespace against the ledger
  *
  * Every command that uses the device first opens the queues (nvme_restore.c):
  * it resumes on them when they are proven intact, else (a process died
  * owning them, another kernel, a reset device) it resets and re-initialises
- * the controller by itself, reporting "recovered":true, checks_failed, the
- * writes it rewrote (replayed) and the range whose content became unknown
- * (lost: blocks a killed write was writing, dropped from the log).
+ * the controller by itself, reporting "recovered":true, checks_failed,
+ * in_doubt (writes listed in flight: never reissued) and the range whose
+ * content became unknown (lost: blocks a killed write was writing, dropped
+ * from the log).
  *
  * BDF defaults to 0000:01:00.0 (the harness), or $PDMA_NVME_BDF. COUNT and
  * N are blocks, or bytes with a K, M or G suffix; LBA, SEED and the options
@@ -49,7 +56,7 @@
  * ("keep-alive" or "full-init"), checks_failed (why not keep-alive, ""),
  * record_ok, restore_ns (start of the process to the first I/O
  * completion) split into claim_ns, vfio_open_ns and open_to_first_io_ns,
- * init_ns, replayed/dropped (commands in flight at the kexec), and, from
+ * init_ns, reaped/in_doubt (commands in flight at the save), and, from
  * the TSC stamps of the last save (null without a good record): save_ns,
  * kexec_ns (end of the save to the start of this process: the kexec when
  * there was one), device_restore_ns and blackout_ns (start of the save's
