@@ -136,7 +136,12 @@ bench: initramfs
 	$(PYTHON) bench/map_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(BUILD)/initramfs.cpio
 	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
-		--initramfs $(BUILD)/initramfs.cpio
+		--initramfs $(BUILD)/initramfs.cpio --label "every test tool"
+	# P7 after: an initramfs with only what servicing needs
+	tools/vm/mkinitramfs.sh $(BUILD)/initramfs-servicing.cpio \
+		$(kernel_dir)/arch/x86/boot/bzImage $(BIN)/pdma-nvme $(MODULES)
+	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
+		--initramfs $(BUILD)/initramfs-servicing.cpio --label "pdma-nvme and pdma.ko only"
 	$(PYTHON) bench/nvme_multi_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(BUILD)/initramfs.cpio
 

@@ -143,6 +143,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initramfs", required=True)
+    ap.add_argument("--label", default="test initramfs",
+                    help="what the initramfs is, for the P7 table")
     a = ap.parse_args()
     g = Guest(a.kernel, a.initramfs, tempfile.mkdtemp(prefix="pdma-nvme-bench-"),
               memmap=(128 * MiB, 0x30000000), timeout=600,
@@ -207,6 +209,8 @@ def main():
     print(f"P1 keep-alive device restore / full re-init after kexec = {ratio:.3f} "
           f"(target <= 0.050) {verdict}")
     n = max(p for p in range(2, KEXECS + 2) if run.phase(p)["restore"]["path"] == "keep-alive")
+    print(f"\ninitramfs: {a.label}, {os.path.getsize(a.initramfs) / MiB:.1f} MiB "
+          f"(kexec hashes and copies it, the new kernel unpacks it)")
     print_breakdown(run, n, g.workdir)
     return 0
 
