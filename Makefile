@@ -38,7 +38,7 @@ KOBJS := $(addprefix $(BUILD)/obj/k_,$(notdir $(KSRCS:.c=.o)))
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
 	$(BIN)/pdma_stress \
-	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme
+	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_test_aid
 MODULES := $(CURDIR)/kmod/pdma.ko
 
 PREFIX  ?= /usr/local
@@ -119,13 +119,21 @@ $(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h tools/nvme/nvm
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(VFIO_NVME_SRCS) $(LIBPDMA)
 
-# pdma-nvme: the NVMe servicing driver (tools/nvme/).
-PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cli.c nvme_hw.c nvme_io.c nvme_state.c \
-	nvme_restore.c)
+# pdma-nvme: the NVMe servicing driver (tools/nvme/): a driver core that
+# knows nothing of the command line, and the CLI on top of it.
+NVME_CORE_SRCS := $(addprefix tools/nvme/,nvme_hw.c nvme_io.c nvme_state.c nvme_restore.c \
+	nvme_ledger.c)
+PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cli.c) $(NVME_CORE_SRCS)
 $(BIN)/pdma-nvme: $(PDMA_NVME_SRCS) $(wildcard tools/nvme/*.h) \
 		$(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(PDMA_NVME_SRCS) $(LIBPDMA)
+
+# A test aid on the driver core alone.
+$(BIN)/nvme_test_aid: tests/guest/nvme_test_aid.c $(NVME_CORE_SRCS) $(wildcard tools/nvme/*.h) \
+		$(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(NVME_CORE_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -155,6 +163,13 @@ bench: initramfs
 	$(PYTHON) bench/map_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(INITRAMFS)
 	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
+		--initramfs $(INITRAMFS) --label "every test tool"
+	# P7 after: an initramfs with only what servicing needs
+	tools/vm/mkinitramfs.sh $(BUILD)/initramfs-servicing.cpio \
+		$(kernel_dir)/arch/x86/boot/bzImage $(BIN)/pdma-nvme $(MODULES)
+	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
+		--initramfs $(BUILD)/initramfs-servicing.cpio --label "pdma-nvme and pdma.ko only"
+	$(PYTHON) bench/nvme_multi_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(INITRAMFS)
 
 fuzz:

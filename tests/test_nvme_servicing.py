@@ -10,9 +10,8 @@ Two guests, each run once per module and shared by the tests:
   a file, and the host's own map of the namespace) and writing more,
   partly over older data.
 * ``faults``: a corrupted state record, the keep-alive flag cleared behind
-  the driver's back, the controller disabled behind its back, a save with
-  commands in flight (refused) followed by a kexec anyway, and a missing
-  allocation.
+  the driver's back, the controller disabled behind its back, a save and a
+  kexec with commands in flight, and a missing allocation.
 
 Every pdma-nvme run reports its JSON line and exit status, so a failing
 test shows the tool's own message.
@@ -20,6 +19,7 @@ test shows the tool's own message.
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -120,9 +120,10 @@ phase_1() {{
     nv w write 0 --pattern 21 --count 4096
     nv save save
     nv status status
-    rec=$(pdma-nvme status | sed -n 's/.*"record_phys":"\\([^"]*\\)".*/\\1/p')
-    # Flip one bit of the serial number kept in the record (offset 112).
-    physmem xor $((rec + 112)) 0x20
+    base=$(pdma-nvme status | sed -n 's/.*"state_phys":"\\([^"]*\\)".*/\\1/p')
+    # Flip one bit of the serial number (offset 112) in both copies (A, B).
+    physmem xor $((base + 112)) 0x20
+    physmem xor $((base + 8192 + 112)) 0x20
     nv status_bad status
     pdmavm_kexec {KA}
 }}
@@ -143,11 +144,11 @@ phase_3() {{
     nv verify verify
     nv verify0 verify 0 --pattern 21 --count 4096
     nv save2 save
-    nv disable debug-disable
+    emit_tool disable nvme_test_aid cc-disable $BDF
     nv restore2 restore
     nv verify2 verify
     nv nowait write 6144 --pattern 23 --count 2048 --no-wait
-    nv refused save
+    nv save_inflight save
     nv status status
     pdmavm_kexec {KA}
 }}
@@ -168,6 +169,13 @@ phase_5() {{
     nv init init
     nv verify verify
     nv verify0 verify 0 --pattern 21 --count 4096
+    # A record for another disk at this BDF, and a reset that needs a re-init
+    emit_tool other_rec nvme_test_aid record-serial $BDF other-disk
+    emit_tool disable2 nvme_test_aid cc-disable $BDF
+    nv other verify 0 --pattern 21 --count 4096
+    nv other2 write 8192 --pattern 24 --count 64
+    nv forget init --forget
+    nv after_forget verify 0 --pattern 21 --count 4096
 }}
 """
 
@@ -269,10 +277,11 @@ def test_corrupted_record_falls_back_to_full_init_with_correct_data(faults):
     before verified; with the log gone, verify without arguments refuses."""
     p1, p2 = faults.phase(1), faults.phase(2)
     assert result(p1, "status")["record_problem"] == ""
-    assert result(p1, "status_bad")["record_problem"].startswith("CRC mismatch")
+    bad = result(p1, "status_bad")["record_problem"]
+    assert bad.startswith("copy A: CRC mismatch") and "copy B: CRC mismatch" in bad
     r = result(p2, "restore")
     assert (r["path"], r["record_ok"], r["admin_cmds"]) == ("full-init", False, 7)
-    assert "state record nvme/0000:01:00.0/state: CRC mismatch" in r["checks_failed"]
+    assert "state record nvme/0000:01:00.0/state: copy A: CRC mismatch" in r["checks_failed"]
     assert r["blackout_ns"] is None
     assert "nothing to verify" in result(p2, "verify_empty", rc=1)["error"]
     assert result(p2, "verify0")["match"] is True
@@ -307,26 +316,27 @@ def test_controller_disabled_behind_the_driver_is_detected(faults):
     assert result(p3, "verify2")["match"] is True
 
 
-def test_save_with_commands_in_flight_is_refused(faults):
-    """Expect save to refuse, exit 1 and save nothing while the 8 commands
-    of a 1 MiB write --no-wait are in flight, naming them."""
+def test_save_keeps_commands_in_flight_in_the_record(faults):
+    """Expect save, with the 8 commands of a 1 MiB write --no-wait in
+    flight, to store a SAVED record listing the 8 of them, not draining."""
     p3 = faults.phase(3)
     assert result(p3, "nowait")["inflight"] == 8
-    err = result(p3, "refused", rc=1)["error"]
-    assert err.startswith("save refused: 8 commands still in flight (queue 1 CID ")
-    assert "nothing was saved" in err
+    sv = result(p3, "save_inflight")
+    assert (sv["inflight_at_save"], sv["drained"], sv["inflight"]) == (8, 0, 8)
     st = result(p3, "status")
-    assert (st["saved"], st["inflight"]) == (False, 8)
+    assert (st["saved"], st["dirty"], st["inflight"]) == (True, False, 8)
 
 
-def test_kexec_with_commands_in_flight_loses_no_data(faults):
-    """Expect a kexec taken anyway after the refused save to be restored by
-    a full re-init (the record is a checkpoint) that rewrites the 8 writes
-    from their pdma data buffers, so that all their blocks verify."""
+def test_kexec_with_commands_in_flight_reaps_them_and_reissues_nothing(faults):
+    """Expect the restore after a keep-alive kexec with 8 writes in flight
+    to resume on the queues and reap their 8 completions (posted by the
+    controller into the rings in pdma) before anything new, with nothing in
+    doubt, and all their blocks to verify."""
     p4 = faults.phase(4)
     r = result(p4, "restore")
-    assert (r["path"], r["replayed"], r["dropped"]) == ("full-init", 8, 0)
-    assert "not from a completed save (8 commands in flight)" in r["checks_failed"]
+    assert (r["path"], r["checks_failed"], r["reaped"], r["in_doubt"]) == \
+        ("keep-alive", "", 8, 0)
+    assert (r["admin_cmds"], r["cc_writes"]) == (0, 0)
     assert result(p4, "verify_inflight")["match"] is True
     ver = result(p4, "verify")
     assert (ver["match"], ver["bytes_verified"]) == (True, 2 * 2048 * BLOCK)
@@ -347,16 +357,56 @@ def test_missing_allocation_is_a_clear_error_and_init_recovers(faults):
     assert result(p5, "verify0")["match"] is True
 
 
+def test_a_different_disk_is_a_clear_error_until_init_forget(faults):
+    """Expect a record naming another disk (serial other-disk) at this BDF,
+    once a reset forces a re-init, to stop every command with exit 1 naming
+    both disks and `init --forget`, rewriting nothing; init --forget then
+    starts over with the log dropped, and the data on the disk verifies."""
+    p5 = faults.phase(5)
+    for key in ("other", "other2"):
+        err = result(p5, key, rc=1)["error"]
+        assert "a different disk: the record is for serial 'other-disk" in err, key
+        assert "the controller has serial 'pdma0001" in err and "init --forget" in err, key
+    f = result(p5, "forget")
+    assert (f["forgot"], f["ranges_kept"]) == (True, False)
+    assert result(p5, "after_forget")["match"] is True
+
+
+def test_namespace_with_metadata_is_refused(artifacts, tmp_path_factory):
+    """Expect init on a namespace with 8 bytes of metadata per block to
+    exit 1 naming the metadata and what to do, before any I/O queue exists
+    (no DMA to a missing metadata pointer)."""
+    g = Guest(artifacts.kernel, artifacts.initramfs, str(tmp_path_factory.mktemp("meta")),
+              cmdline=BOOT_CMDLINE, nvme_ms=8, timeout=240)
+    run = ok(g.run(LIB + "phase_1() {\n    pdma_load\n    nv init init\n}\n", phases=1))
+    err = result(run.phase(1), "init", rc=1)["error"]
+    assert "namespace 1 uses LBA format" in err and "with 8 bytes of metadata per block" in err
+    assert "reformat the namespace" in err
+
+
 # --------------------------------------------------------------------------
 # CLI, no guest
 
 
 def test_cli_usage_and_environment_errors_exit_2_with_json(artifacts):
-    """Expect a bad BDF, an unknown command and a missing /dev/pdma (the
-    host) each to exit 2 with one JSON line naming the problem."""
+    """Expect a bad BDF, an unknown command (debug-disable is no longer
+    one), each malformed or out-of-range number, and a missing /dev/pdma
+    (the host) each to exit 2 with one JSON line naming the problem."""
     tool = os.path.join(ROOT, "build", "bin", "pdma-nvme")
     cases = [(["-d", "01:00", "status"], "BDF must look like 0000:01:00.0"),
-             (["frobnicate"], "unknown command")]
+             (["frobnicate"], "unknown command"),
+             (["debug-disable"], "unknown command"),
+             (["--timeout-ms", "0", "status"], "--timeout-ms takes 1..3600000"),
+             (["--timeout-ms", "12x", "status"], "--timeout-ms takes 1..3600000"),
+             (["init", "--queues", "9"], "--queues takes 1..8"),
+             (["init", "--queues", "-1"], "--queues takes 1..8"),
+             (["init", "--depth", "16"], "--depth takes 17..4096"),
+             (["init", "--forget", "x"], "usage: init [--queues N] [--depth D] [--forget]"),
+             (["write", "0", "--pattern", "1x", "--count", "8"], "usage: write LBA"),
+             (["write", " 1", "--pattern", "1", "--count", "8"], "usage: write LBA"),
+             (["read", "0", "99999999999G"], "usage: read LBA COUNT"),
+             (["verify", "0", "--pattern", "-2", "--count", "8"], "usage: verify"),
+             (["load", "0", "--units", "0", "--unit-blocks", "8"], "usage: load BASE")]
     if not os.path.exists("/dev/pdma"):
         cases.append((["status"], "/dev/pdma: No such file or directory (is the pdma module "
                                   "loaded?)"))
@@ -365,3 +415,22 @@ def test_cli_usage_and_environment_errors_exit_2_with_json(artifacts):
         out = json.loads(r.stdout)
         assert (r.returncode, out["ok"], out["exit"]) == (2, False, 2), args
         assert want in out["error"] and want in r.stderr, args
+
+
+def test_driver_core_knows_nothing_of_the_cli():
+    """Expect the driver core (nvme_hw, nvme_io, nvme_state, nvme_restore,
+    nvme_ledger) to include only driver headers, never nvme_cli.h, and to
+    use none of the CLI's globals or JSON helpers: the layers point one way
+    (the test aid nvme_test_aid links the core without the CLI)."""
+    core = ["nvme_hw.c", "nvme_io.c", "nvme_state.c", "nvme_restore.c", "nvme_ledger.c",
+            "nvme_drv.h", "nvme_state.h", "nvme_ledger.h", "nvme_regs.h"]
+    allowed = {"nvme_drv.h", "nvme_regs.h", "nvme_state.h", "nvme_ledger.h",
+               "vfio_keep_alive.h", "libpdma/libpdma.h"}
+    for name in core:
+        with open(os.path.join(ROOT, "tools", "nvme", name)) as f:
+            text = f.read()
+        local = set(re.findall(r'#include "([^"]+)"', text))
+        assert local <= allowed, (name, local - allowed)
+        for word in (r"\bdrv\.", r"\bcli_opened\b", r"\bj(int|str|bool|raw)\(",
+                     r"\bfinish\(", r"\busage\("):
+            assert not re.search(word, text), (name, word)

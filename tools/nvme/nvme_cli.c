@@ -16,6 +16,7 @@
 #include "nvme_cli.h"
 
 struct nvd drv;
+bool cli_opened;
 uint64_t t_main, tsc_main, raw_main;
 
 /* ------------------------------------------------------------------ */
@@ -112,6 +113,8 @@ int finish(int code)
 
 int fail(void)
 {
+	if (cli_opened && drv.owned && !drv.queues_bad)
+		nvd_checkpoint(&drv);
 	return finish(drv.err_code ? drv.err_code : NVD_EXIT_IO);
 }
 
@@ -148,21 +151,50 @@ long long ticks_ns(uint64_t from, uint64_t to, uint64_t hz)
 	return hz ? (long long)(((double)to - (double)from) * 1e9 / (double)hz) : -1;
 }
 
+/* strtoull without its leniencies: no sign, no blank, no empty string */
+static bool num_prefix(const char *s, uint64_t *out, char **end)
+{
+	if (!(*s >= '0' && *s <= '9'))
+		return false;
+	errno = 0;
+	*out = strtoull(s, end, 0);
+	return !errno && *end != s;
+}
+
 bool parse_num(const char *s, struct count *c)
+{
+	unsigned int shift = 0;
+	char *end;
+
+	c->bytes = false;
+	if (!num_prefix(s, &c->n, &end))
+		return false;
+	switch (*end) {
+	case 'G': case 'g': shift = 30; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'K': case 'k': shift = 10; break;
+	default: break;
+	}
+	if (shift) {
+		if (c->n > UINT64_MAX >> shift)
+			return false;
+		c->n <<= shift;
+		c->bytes = true;
+		end++;
+	}
+	return !*end;
+}
+
+bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
 
-	errno = 0;
-	c->n = strtoull(s, &end, 0);
+	return num_prefix(s, out, &end) && !*end && *out >= min && *out <= max;
+}
+
+bool parse_lba(const char *s, struct count *c)
+{
 	c->bytes = false;
-	if (errno || end == s)
-		return false;
-	switch (*end) {
-	case 'G': case 'g': c->n <<= 10; /* fall through */
-	case 'M': case 'm': c->n <<= 10; /* fall through */
-	case 'K': case 'k': c->n <<= 10; c->bytes = true; end++; break;
-	default: break;
-	}
-	return !*end;
+	return parse_uint(s, 0, UINT64_MAX, &c->n);
 }
 

@@ -9,6 +9,8 @@
 #define CALIBRATE_NS 20000000ull /* TSC rate over at least 20 ms */
 
 extern struct nvd drv;
+/* The queues are open and consistent: a failure stores a clean checkpoint */
+extern bool cli_opened;
 /* CLOCK_MONOTONIC, TSC and CLOCK_MONOTONIC_RAW at the start of main() */
 extern uint64_t t_main, tsc_main, raw_main;
 
@@ -22,7 +24,11 @@ void jhex(const char *k, uint64_t v);
 void jfixed(const char *k, const char *v, size_t n); /* space-padded field */
 /* Print the object (with "ok", and "error"/"exit" if code != 0); @code */
 int finish(int code);
-int fail(void); /* finish(drv.err_code) */
+/*
+ * finish(drv.err_code); when the queues are open and consistent, first a
+ * clean checkpoint (else the record stays dirty: the next command resets)
+ */
+int fail(void);
 int usage(const char *msg);
 
 uint64_t raw_ns(void);
@@ -36,5 +42,9 @@ struct count {
 	bool bytes;
 };
 bool parse_num(const char *s, struct count *c);
+/* Plain decimal or 0x number in [min, max], nothing else */
+bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A block address: a plain number */
+bool parse_lba(const char *s, struct count *c);
 
 #endif /* NVME_CLI_H */

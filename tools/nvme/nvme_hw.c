@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/vfio.h>
@@ -68,9 +70,13 @@ void nvd_init_struct(struct nvd *d, const char *bdf)
 	memset(d, 0, sizeof(*d));
 	snprintf(d->bdf, sizeof(d->bdf), "%s", bdf);
 	d->container = d->group = d->device = -1;
+	for (unsigned int i = 0; i <= NVS_MAX_QUEUES; i++)
+		d->irq_fd[i] = -1;
+	d->rec_copy = -1; /* no valid copy known: the first store goes to A */
 	d->nq = NVD_DEF_QUEUES;
 	d->depth = NVD_DEF_DEPTH;
 	d->timeout_ms = 10000;
+	d->chunk = NVD_CHUNK; /* until the controller's MDTS or the record says */
 }
 
 /* ------------------------------------------------------------------ */
@@ -141,6 +147,66 @@ int nvd_open_device(struct nvd *d)
 	return 0;
 }
 
+int nvd_irq_arm(struct nvd *d)
+{
+	struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	unsigned int n = d->cur.irq_vectors, i;
+	uint8_t buf[sizeof(struct vfio_irq_set) + sizeof(int) * (NVS_MAX_QUEUES + 1)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+
+	if (!n)
+		return 0;
+	if (n > NVS_MAX_QUEUES + 1)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: %u MSI-X vectors recorded, at most %u",
+			       d->bdf, n, NVS_MAX_QUEUES + 1);
+	if (ioctl(d->device, VFIO_DEVICE_GET_IRQ_INFO, &ii) || ii.count < n)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: MSI-X: %u vectors, %u needed (admin and "
+			       "one per I/O queue)", d->bdf, ii.count, n);
+	for (i = 0; i < n; i++) {
+		if (d->irq_fd[i] < 0)
+			d->irq_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->irq_fd[i] < 0)
+			return nvd_err(d, NVD_EXIT_IO, "eventfd: %s", strerror(errno));
+	}
+	*set = (struct vfio_irq_set){ .argsz = (uint32_t)(sizeof(*set) + sizeof(int) * n),
+				      .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+					       VFIO_IRQ_SET_ACTION_TRIGGER,
+				      .index = VFIO_PCI_MSIX_IRQ_INDEX, .start = 0, .count = n };
+	memcpy(set->data, d->irq_fd, sizeof(int) * n);
+	if (ioctl(d->device, VFIO_DEVICE_SET_IRQS, set))
+		return nvd_err(d, NVD_EXIT_IO, "%s: VFIO_DEVICE_SET_IRQS (MSI-X, %u vectors): %s",
+			       d->bdf, n, strerror(errno));
+	d->nr_irq = n;
+	return 0;
+}
+
+int nvd_irq_wait(struct nvd *d, unsigned int qid, unsigned int ms)
+{
+	struct pollfd p = { .fd = d->irq_fd[qid], .events = POLLIN };
+	uint64_t count;
+	int ret = poll(&p, 1, (int)ms);
+
+	if (ret < 0 && errno != EINTR)
+		return nvd_err(d, NVD_EXIT_IO, "poll: %s", strerror(errno));
+	if (ret <= 0)
+		return ret < 0 ? 0 : -1; /* a signal: the caller checks again */
+	if (read(d->irq_fd[qid], &count, sizeof(count)) == sizeof(count)) {
+		d->irq_wakeups++;
+		d->irqs += count;
+	}
+	return 0;
+}
+
+void nvd_irq_collect(struct nvd *d)
+{
+	uint64_t count;
+	unsigned int i;
+
+	for (i = 0; i < d->nr_irq; i++)
+		if (read(d->irq_fd[i], &count, sizeof(count)) == sizeof(count))
+			d->irqs += count; /* nonblocking: nothing pending reads nothing */
+}
+
 void nvd_close_device(struct nvd *d)
 {
 	if (d->bar)
@@ -153,6 +219,12 @@ void nvd_close_device(struct nvd *d)
 	if (d->container >= 0)
 		close(d->container);
 	d->device = d->group = d->container = -1;
+	for (unsigned int i = 0; i <= NVS_MAX_QUEUES; i++) {
+		if (d->irq_fd[i] >= 0)
+			close(d->irq_fd[i]);
+		d->irq_fd[i] = -1;
+	}
+	d->nr_irq = 0;
 }
 
 int nvd_cfg_read16(struct nvd *d, unsigned int off, uint16_t *val)
@@ -260,20 +332,31 @@ static int wait_rdy(struct nvd *d, uint64_t cap, bool want)
 	}
 }
 
-static int admin(struct nvd *d, struct nvme_sqe *cmd, const char *what)
+/* One admin command, waited for; its completion in *@out if not NULL */
+static int admin(struct nvd *d, struct nvme_sqe *cmd, const char *what, struct nvme_cqe *out)
 {
 	struct nvd_queue *q = &d->admin;
 	struct nvme_cqe cqe;
-	uint16_t cid = q->next_cid;
+	uint16_t cid = nvd_next_cid(d, q);
 
 	d->admin_cmds++;
 	nvd_sq_push(d, q, cmd);
-	if (nvd_cq_pop(d, q, &cqe, d->timeout_ms))
+	if (nvd_cq_pop(d, q, &cqe, d->timeout_ms)) {
+		d->queues_bad = true;
 		return nvd_err(d, NVD_EXIT_FAIL, "%s: %s: no completion in %u ms", d->bdf, what,
 			       d->timeout_ms);
-	if (cqe.cid != cid || cqe.status >> 1)
-		return nvd_err(d, NVD_EXIT_FAIL, "%s: %s failed: CID %u (sent %u) status 0x%x",
-			       d->bdf, what, cqe.cid, cid, cqe.status >> 1);
+	}
+	if (cqe.cid != cid || cqe.sqid != 0) {
+		d->queues_bad = true;
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: %s: completion for SQ %u CID 0x%04x, sent "
+			       "CID 0x%04x on the admin queue", d->bdf, what, cqe.sqid, cqe.cid,
+			       cid);
+	}
+	if (cqe.status >> 1)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: %s failed: status 0x%x", d->bdf, what,
+			       cqe.status >> 1);
+	if (out)
+		*out = cqe;
 	return 0;
 }
 
@@ -292,17 +375,18 @@ static int identify(struct nvd *d)
 	struct nvme_sqe c = { .cdw0 = NVME_ADM_IDENTIFY, .prp1 = d->mem[M_ID].phys,
 			      .cdw10 = NVME_ID_CNS_CTRL };
 	unsigned int flbas, mdts;
+	uint16_t ms;
 	uint32_t nn;
 
-	if (admin(d, &c, "Identify Controller"))
+	if (admin(d, &c, "Identify Controller", NULL))
 		return -1;
 	s->vid = (uint16_t)(id[0] | id[1] << 8);
 	s->ssvid = (uint16_t)(id[2] | id[3] << 8);
 	copy_trim(s->serial, id + 4, sizeof(s->serial));
 	copy_trim(s->model, id + 24, sizeof(s->model));
 	copy_trim(s->firmware, id + 64, sizeof(s->firmware));
-	mdts = id[77];
-	s->mdts_bytes = mdts ? (NVD_PAGE << NVME_CAP_MPSMIN(s->cap)) << mdts : 0;
+	mdts = id[77] + 12 + NVME_CAP_MPSMIN(s->cap); /* log2 of the limit in bytes */
+	s->mdts_bytes = id[77] && mdts < 40 ? 1ull << mdts : 0; /* 0: no limit that matters */
 	nn = id[516] | id[517] << 8 | id[518] << 16 | (uint32_t)id[519] << 24;
 	if (nn < 1)
 		return nvd_err(d, NVD_EXIT_FAIL, "%s: controller has no namespace", d->bdf);
@@ -310,11 +394,20 @@ static int identify(struct nvd *d)
 	memset((void *)id, 0, NVD_PAGE);
 	c = (struct nvme_sqe){ .cdw0 = NVME_ADM_IDENTIFY, .nsid = 1,
 			       .prp1 = d->mem[M_ID].phys, .cdw10 = NVME_ID_CNS_NS };
-	if (admin(d, &c, "Identify Namespace 1"))
+	if (admin(d, &c, "Identify Namespace 1", NULL))
 		return -1;
 	s->nsid = 1;
 	memcpy(&s->nsze, (const void *)id, 8);
 	flbas = id[26] & 0xf;
+	ms = (uint16_t)(id[128 + 4 * flbas] | id[129 + 4 * flbas] << 8);
+	/* The driver gives no metadata pointer: the controller would DMA to 0 */
+	if (ms || (id[26] & 0x10) || (id[26] & 0x60))
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: namespace 1 uses LBA format %u with %u "
+			       "bytes of metadata per block%s: pdma-nvme supports only formats "
+			       "without metadata; reformat the namespace with one (NVMe Format, "
+			       "e.g. `nvme format --lbaf=N` on a host driver)", d->bdf,
+			       flbas | (id[26] & 0x60) >> 1, ms,
+			       id[26] & 0x10 ? " (extended LBAs)" : "");
 	s->lba_shift = id[128 + 4 * flbas + 2];
 	if (!s->nsze || s->lba_shift < 9 || s->lba_shift > 12)
 		return nvd_err(d, NVD_EXIT_FAIL, "%s: namespace 1: size %" PRIu64
@@ -327,27 +420,60 @@ static int create_io_queues(struct nvd *d)
 {
 	struct nvme_sqe c = { .cdw0 = NVME_ADM_SET_FEATURES, .cdw10 = 0x07,
 			      .cdw11 = (d->nq - 1) | (d->nq - 1) << 16 };
-	unsigned int i;
+	unsigned int i, nsq, ncq;
+	struct nvme_cqe cqe;
 	char what[48];
 
-	if (admin(d, &c, "Set Features (Number of Queues)"))
+	if (admin(d, &c, "Set Features (Number of Queues)", &cqe))
 		return -1;
+	/* DW0: submission (15:0) and completion (31:16) queues granted, 0-based */
+	nsq = (cqe.dw0 & 0xffff) + 1;
+	ncq = (cqe.dw0 >> 16) + 1;
+	if (nsq < d->nq || ncq < d->nq)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: the controller grants %u submission and %u "
+			       "completion queues, %u pairs asked: run init with --queues %u",
+			       d->bdf, nsq, ncq, d->nq, nsq < ncq ? nsq : ncq);
 	for (i = 0; i < d->nq; i++) {
 		struct nvd_queue *q = &d->io[i];
 		uint32_t qid = i + 1, qs = (d->depth - 1u) << 16;
 
+		/* PC; with MSI-X also IEN and vector qid */
 		c = (struct nvme_sqe){ .cdw0 = NVME_ADM_CREATE_CQ, .prp1 = q->cq_phys,
-				       .cdw10 = qs | qid, .cdw11 = 1 /* PC, no interrupts */ };
+				       .cdw10 = qs | qid,
+				       .cdw11 = d->nr_irq ? qid << 16 | 2 | 1 : 1 };
 		snprintf(what, sizeof(what), "Create I/O CQ %u", qid);
-		if (admin(d, &c, what))
+		if (admin(d, &c, what, NULL))
 			return -1;
 		c = (struct nvme_sqe){ .cdw0 = NVME_ADM_CREATE_SQ, .prp1 = q->sq_phys,
 				       .cdw10 = qs | qid, .cdw11 = qid << 16 | 1 };
 		snprintf(what, sizeof(what), "Create I/O SQ %u", qid);
-		if (admin(d, &c, what))
+		if (admin(d, &c, what, NULL))
 			return -1;
 	}
 	return 0;
+}
+
+int nvd_check_doorbells(struct nvd *d, unsigned int nq)
+{
+	uint64_t end = NVME_REG_DB + (2ull * nq + 2) * d->stride;
+
+	if (end > d->bar_size)
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: the doorbells of %u I/O queue pairs at "
+			       "stride %u end at 0x%" PRIx64 ", beyond BAR0 (0x%" PRIx64 " bytes)",
+			       d->bdf, nq, d->stride, end, d->bar_size);
+	return 0;
+}
+
+int nvd_disable(struct nvd *d)
+{
+	uint64_t cap = nvd_rd64(d, NVME_REG_CAP);
+	uint32_t cc = nvd_rd32(d, NVME_REG_CC);
+
+	if (cc == 0xffffffff)
+		return nvd_err(d, NVD_EXIT_IO, "%s: CC reads all ones: device gone", d->bdf);
+	if (cc & NVME_CC_EN)
+		nvd_wr_cc(d, cc & ~NVME_CC_EN);
+	return wait_rdy(d, cap, false);
 }
 
 /*
@@ -359,7 +485,7 @@ int nvd_full_init(struct nvd *d)
 {
 	struct nvs_record *s = &d->cur;
 	uint16_t cmd;
-	uint32_t cc, aqa;
+	uint32_t aqa;
 	unsigned int i;
 	uint64_t cap;
 
@@ -374,13 +500,11 @@ int nvd_full_init(struct nvd *d)
 	if (d->depth > NVME_CAP_MQES(cap) + 1u)
 		return nvd_err(d, NVD_EXIT_IO, "%s: queue depth %u above CAP.MQES+1 = %u", d->bdf,
 			       d->depth, NVME_CAP_MQES(cap) + 1);
-	cc = nvd_rd32(d, NVME_REG_CC);
-	if (cc & NVME_CC_EN)
-		nvd_wr_cc(d, cc & ~NVME_CC_EN);
-	if (wait_rdy(d, cap, false))
+	if (nvd_disable(d))
 		return -1;
-
 	d->stride = 4u << NVME_CAP_DSTRD(cap);
+	if (nvd_check_doorbells(d, d->nq))
+		return -1;
 	s->cap = cap;
 	nvd_queue_setup(d, &d->admin, 0, (uint16_t)d->depth, d->mem[M_ASQ].virt,
 			d->mem[M_ASQ].phys, d->mem[M_ACQ].virt, d->mem[M_ACQ].phys);
@@ -395,7 +519,10 @@ int nvd_full_init(struct nvd *d)
 	memset((void *)d->mem[M_ID].virt, 0, NVD_PAGE);
 
 	aqa = (d->depth - 1u) << 16 | (d->depth - 1u);
-	nvd_wr32(d, NVME_REG_INTMS, 0xffffffff); /* polled */
+	if (s->irq_vectors && nvd_irq_arm(d))
+		return -1;
+	if (!s->irq_vectors)
+		nvd_wr32(d, NVME_REG_INTMS, 0xffffffff); /* polled (not with MSI-X) */
 	nvd_wr32(d, NVME_REG_AQA, aqa);
 	wr64(d, NVME_REG_ASQ, d->mem[M_ASQ].phys);
 	wr64(d, NVME_REG_ACQ, d->mem[M_ACQ].phys);
@@ -406,7 +533,7 @@ int nvd_full_init(struct nvd *d)
 		return -1;
 	d->chunk = NVD_CHUNK;
 	if (s->mdts_bytes && s->mdts_bytes < d->chunk)
-		d->chunk = s->mdts_bytes;
+		d->chunk = (unsigned int)s->mdts_bytes;
 	nvd_slots_setup(d);
 	nvd_snapshot(d);
 	return 0;

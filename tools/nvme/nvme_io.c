@@ -54,13 +54,23 @@ void nvd_slots_setup(struct nvd *d)
 	}
 }
 
+#define CID_SEQ_MASK ((1u << NVS_CID_SEQ_BITS) - 1)
+
+/* The CID of the next command of @q: this life's generation, the counter */
+uint16_t nvd_next_cid(const struct nvd *d, const struct nvd_queue *q)
+{
+	uint32_t cid = (d->cur.gen & 0xf) << NVS_CID_SEQ_BITS | (q->next_cid & CID_SEQ_MASK);
+
+	return (uint16_t)(cid == 0xffff ? cid & ~CID_SEQ_MASK : cid); /* 0xffff: reserved */
+}
+
 void nvd_sq_push(struct nvd *d, struct nvd_queue *q, struct nvme_sqe *cmd)
 {
-	uint16_t cid = q->next_cid;
+	uint16_t cid = nvd_next_cid(d, q);
 
 	cmd->cdw0 = (cmd->cdw0 & 0xffff) | (uint32_t)cid << 16;
 	memcpy((void *)&q->sq[q->sq_tail], cmd, sizeof(*cmd));
-	q->next_cid = cid + 1 == 0xffff ? 0 : cid + 1; /* 0xffff is reserved */
+	q->next_cid = (uint16_t)((cid + 1) & CID_SEQ_MASK);
 	q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->size);
 	BARRIER();
 	nvd_wr32(d, q->sq_db, q->sq_tail);
@@ -72,7 +82,13 @@ int nvd_cq_pop(struct nvd *d, struct nvd_queue *q, struct nvme_cqe *out, unsigne
 	uint64_t start = 0;
 	unsigned int spins = 0;
 
+	/* The ring first, then the interrupt: the eventfd counts, none is missed */
 	while ((e->status & 1) != q->phase) {
+		if (q->qid && q->qid < d->nr_irq) {
+			if (nvd_irq_wait(d, q->qid, ms))
+				return -1;
+			continue;
+		}
 		if (++spins % 1024)
 			continue;
 		if (!start)
@@ -137,7 +153,7 @@ int nvd_io_submit(struct nvd *d, unsigned int qi, int slot, uint8_t opcode, uint
 	s->done = false;
 	s->opcode = opcode;
 	s->kind = kind;
-	s->cid = q->next_cid;
+	s->cid = nvd_next_cid(d, q);
 	s->slba = slba;
 	s->nlb = nlb;
 	s->tag = tag;
@@ -148,16 +164,19 @@ int nvd_io_submit(struct nvd *d, unsigned int qi, int slot, uint8_t opcode, uint
 }
 
 /* Consume one completion of queue @qi and mark its slot done */
-static int reap_one(struct nvd *d, unsigned int qi)
+int nvd_reap(struct nvd *d, unsigned int qi)
 {
 	struct nvd_queue *q = &d->io[qi];
 	struct nvme_cqe cqe;
 	unsigned int j;
 
-	if (nvd_cq_pop(d, q, &cqe, d->timeout_ms))
+	if (nvd_cq_pop(d, q, &cqe, d->timeout_ms)) {
+		d->queues_bad = true;
 		return nvd_err(d, NVD_EXIT_FAIL, "%s: I/O queue %u: no completion in %u ms "
-			       "(%u commands outstanding)", d->bdf, q->qid, d->timeout_ms, q->busy);
-	for (j = 0; j < NVD_SLOTS; j++) {
+			       "(%u commands outstanding); the next command resets the "
+			       "controller", d->bdf, q->qid, d->timeout_ms, nvd_pending(q));
+	}
+	for (j = 0; j < NVD_SLOTS && cqe.sqid == q->qid; j++) {
 		struct nvd_slot *s = &q->slot[j];
 
 		if (s->busy && !s->done && s->cid == cqe.cid) {
@@ -166,20 +185,23 @@ static int reap_one(struct nvd *d, unsigned int qi)
 			return 0;
 		}
 	}
-	return nvd_err(d, NVD_EXIT_FAIL, "%s: I/O queue %u: completion for unknown CID %u",
-		       d->bdf, q->qid, cqe.cid);
+	/* Not a command of ours: the queues are not what we think they are */
+	d->queues_bad = true;
+	return nvd_err(d, NVD_EXIT_FAIL, "%s: I/O queue %u: completion (SQ %u CID 0x%04x) "
+		       "matches no outstanding command; stopped, the next command resets "
+		       "the controller", d->bdf, q->qid, cqe.sqid, cqe.cid);
 }
 
 int nvd_io_wait(struct nvd *d, unsigned int qi, int slot)
 {
 	while (!d->io[qi].slot[slot].done)
-		if (reap_one(d, qi))
+		if (nvd_reap(d, qi))
 			return -1;
 	return 0;
 }
 
 /* Release a done slot; a successful write goes into the range log */
-static int finish(struct nvd *d, unsigned int qi, int slot)
+static int release(struct nvd *d, unsigned int qi, int slot)
 {
 	struct nvd_slot *s = &d->io[qi].slot[slot];
 	int ret = 0;
@@ -190,11 +212,24 @@ static int finish(struct nvd *d, unsigned int qi, int slot)
 			      s->status);
 	else if (s->opcode == NVME_IO_WRITE && s->kind == NVS_KIND_PATTERN)
 		nvd_log_range(d, s->slba, s->nlb, s->kind, s->tag);
+	else if (s->opcode == NVME_IO_WRITE && s->kind == NVS_KIND_LEDGER)
+		nvd_ledger_acked(d, s->slba, s->tag);
 	if (!s->status && s->opcode == NVME_IO_WRITE)
 		d->cur.bytes_written += (uint64_t)s->nlb << d->cur.lba_shift;
 	s->busy = s->done = false;
 	d->io[qi].busy--;
 	return ret;
+}
+
+void nvd_settle(struct nvd *d)
+{
+	unsigned int i;
+	int j;
+
+	for (i = 0; i < d->nq; i++)
+		for (j = 0; j < NVD_SLOTS; j++)
+			if (d->io[i].slot[j].busy && d->io[i].slot[j].done)
+				release(d, i, j);
 }
 
 int nvd_drain(struct nvd *d)
@@ -207,7 +242,7 @@ int nvd_drain(struct nvd *d)
 			if (d->io[i].slot[j].busy) {
 				if (nvd_io_wait(d, i, j))
 					return -1;
-				ret |= finish(d, i, j);
+				ret |= release(d, i, j);
 			}
 	return ret;
 }
@@ -219,7 +254,7 @@ int nvd_flush(struct nvd *d)
 	if (slot < 0 || nvd_io_submit(d, 0, slot, NVME_IO_FLUSH, 0, 0, 0, 0) ||
 	    nvd_io_wait(d, 0, slot))
 		return slot < 0 ? nvd_err(d, NVD_EXIT_FAIL, "internal: no slot for flush") : -1;
-	return finish(d, 0, slot);
+	return release(d, 0, slot);
 }
 
 /* ------------------------------------------------------------------ */
@@ -366,7 +401,7 @@ static int stream(struct nvd *d, struct stream *x, uint64_t slba, uint64_t nlb)
 		if (nvd_io_wait(d, fifo[head].qi, fifo[head].slot))
 			return -1;
 		ret = consume(d, x, &d->io[fifo[head].qi].slot[fifo[head].slot]);
-		ret |= finish(d, fifo[head].qi, fifo[head].slot);
+		ret |= release(d, fifo[head].qi, fifo[head].slot);
 		head = (head + 1) % cap;
 		count--;
 	}

@@ -1,20 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nvme_restore.c - getting back to a running controller.
+ * nvme_restore.c - getting back to a running controller, for every command.
  *
- * attach:  every pdma-nvme command after init, in the same kernel. The
- *          checkpoint the previous command stored must be intact and the
- *          controller must still run on its queues (keep-alive kept it
- *          through the close); commands it left in flight are re-tracked.
- * restore: after kexec. Resumes on the existing queues with no admin
- *          command and no CC write only when every check passes: a record
- *          from a completed save (CRC, version), the allocations at the
- *          saved addresses, RESTORED from the keep-alive GET, Memory and
- *          Bus Master on, CC as saved with EN=1, CSTS.RDY=1, CFS=0, no
- *          shutdown, AQA/ASQ/ACQ and CAP as saved, no unconsumed completion
- *          and a read on every I/O queue that completes. Otherwise it logs
- *          which check failed and re-initialises the controller, and
- *          rewrites the writes that were in flight from their data buffers.
+ * nvd_restore() opens the queues of this process. It resumes on the
+ * existing queues, with no admin command and no CC write, only when every
+ * check passes:
+ *   - the record: a valid copy, for this BDF, clean (no process died owning
+ *     the queues), and final for this kernel (a completed save, or a
+ *     checkpoint this kernel wrote);
+ *   - the allocations at the recorded addresses;
+ *   - the device: RESTORED from the keep-alive GET, Memory and Bus Master
+ *     on, CC as recorded with EN=1, CSTS.RDY=1, CFS=0, no shutdown,
+ *     AQA/ASQ/ACQ and CAP as recorded, the doorbells inside BAR0;
+ *   - every completion ring: its CRC as recorded (nothing posted since,
+ *     however many entries), and the entries the listed in-flight commands
+ *     may fill either not posted or completions of exactly those commands.
+ * Otherwise it says which check failed and recovers on a path that is safe
+ * by construction: the dirty mark, then a controller reset (CC.EN=0 and
+ * CSTS.RDY=0: every old command stopped, every old queue deleted), a full
+ * init on fresh rings (no old SQE can be fetched again, no old completion
+ * can match), the identity check. Writes the record lists in flight are in
+ * doubt and never reissued (see in_doubt()); a dead process's intent range
+ * (blocks it may have half written) leaves the range log.
+ *
+ * On the resume path the completions of the commands in flight (across a
+ * kexec: the controller went on executing them into the rings in pdma) are
+ * reaped and matched first, before any new command is submitted.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -58,16 +69,6 @@ static void check_phys(struct nvd *d, const struct nvs_record *s, char *checks, 
 				  i + 1);
 }
 
-static bool has_inflight(const struct nvs_record *s, unsigned int qid)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->nr_inflight; i++)
-		if (s->inflight[i].qid == qid)
-			return true;
-	return false;
-}
-
 bool nvd_device_intact(struct nvd *d, const struct nvs_record *s, char *checks, size_t size)
 {
 	size_t before = strlen(checks);
@@ -75,7 +76,6 @@ bool nvd_device_intact(struct nvd *d, const struct nvs_record *s, char *checks, 
 	uint64_t cap, asq, acq;
 	bool restored;
 	uint16_t cmd;
-	unsigned int i;
 	int ret;
 
 	ret = nvd_ka_get(d, &enable, &restored);
@@ -111,20 +111,9 @@ bool nvd_device_intact(struct nvd *d, const struct nvs_record *s, char *checks, 
 	if (cap != s->cap)
 		add_check(checks, size, "CAP 0x%" PRIx64 " differs from the saved 0x%" PRIx64,
 			  cap, s->cap);
-	/* The entry at each CQ head must not carry the current phase yet */
-	for (i = 0; i <= s->nr_io_queues; i++) {
-		const struct nvs_queue *q = i ? &s->io[i - 1] : &s->admin;
-		volatile struct nvme_cqe *cq = (volatile struct nvme_cqe *)
-			(i ? d->cqm[i - 1].virt : d->mem[M_ACQ].virt);
-
-		if (q->cq_head >= q->size || q->sq_tail >= q->size || q->phase > 1) {
-			add_check(checks, size, "queue %u: saved positions out of range", i);
-			continue;
-		}
-		if (!has_inflight(s, q->qid) && (cq[q->cq_head].status & 1) == q->phase)
-			add_check(checks, size, "queue %u: unexpected completion at CQ head %u", i,
-				  q->cq_head);
-	}
+	d->stride = 4u << NVME_CAP_DSTRD(s->cap);
+	if (nvd_check_doorbells(d, s->nr_io_queues))
+		add_check(checks, size, "%s", d->err);
 	return strlen(checks) == before;
 }
 
@@ -133,7 +122,7 @@ static void resume_queues(struct nvd *d, const struct nvs_record *s)
 {
 	unsigned int i;
 
-	d->stride = 4u << ((s->cap >> 32) & 0xf);
+	d->stride = 4u << NVME_CAP_DSTRD(s->cap);
 	d->chunk = s->chunk;
 	for (i = 0; i <= d->nq; i++) {
 		const struct nvs_queue *o = i ? &s->io[i - 1] : &s->admin;
@@ -175,11 +164,61 @@ static void retrack(struct nvd *d, const struct nvs_record *s)
 	}
 }
 
-/* Record, allocations, device: shared by attach and restore */
+static bool outstanding(const struct nvd_queue *q, uint16_t cid)
+{
+	unsigned int j;
+
+	for (j = 0; j < NVD_SLOTS; j++)
+		if (q->slot[j].busy && !q->slot[j].done && q->slot[j].cid == cid)
+			return true;
+	return false;
+}
+
+/*
+ * The completion rings hold exactly what the record says (resumed queues,
+ * retracked commands): nothing posted outside the window of the commands in
+ * flight, and in it only their completions, in order.
+ */
+static void check_rings(struct nvd *d, const struct nvs_record *s, char *checks, size_t size)
+{
+	unsigned int i, k;
+
+	for (i = 0; i <= s->nr_io_queues; i++) {
+		const struct nvs_queue *o = i ? &s->io[i - 1] : &s->admin;
+		struct nvd_queue *q = i ? &d->io[i - 1] : &d->admin;
+		unsigned int skip = i ? nvd_pending(q) : 0;
+		bool posted = true;
+
+		if (o->cq_head >= o->size || o->sq_tail >= o->size || o->phase > 1) {
+			add_check(checks, size, "queue %u: recorded positions out of range", i);
+			continue;
+		}
+		if (nvd_cq_crc(q, skip) != o->cq_crc) {
+			add_check(checks, size, "queue %u: the completion ring changed since the "
+				  "record (CQ head %u)", i, o->cq_head);
+			continue;
+		}
+		for (k = 0; k < skip; k++) {
+			unsigned int pos = (q->cq_head + k) % q->size;
+			volatile struct nvme_cqe *e = &q->cq[pos];
+			unsigned int phase = q->phase ^ (q->cq_head + k >= q->size);
+			bool here = (e->status & 1) == phase;
+
+			if (here && (!posted || e->sqid != q->qid || !outstanding(q, e->cid))) {
+				add_check(checks, size, "queue %u: CQ entry %u (SQ %u CID 0x%04x) is "
+					  "no command in flight", i, pos, e->sqid, e->cid);
+				break;
+			}
+			posted = here;
+		}
+	}
+}
+
+/* Record, allocations, device: the first steps of every command */
 static int load(struct nvd *d, struct nvs_record *old, bool *record_ok, char *checks,
 		size_t size)
 {
-	const char *problem;
+	char why[400];
 	bool present;
 
 	if (nvd_state_map(d, false, &present))
@@ -187,17 +226,17 @@ static int load(struct nvd *d, struct nvs_record *old, bool *record_ok, char *ch
 	if (!present)
 		return nvd_err(d, NVD_EXIT_FAIL, "pdma allocation nvme/%s/state is missing: no "
 			       "saved driver state; run `pdma-nvme init %s`", d->bdf, d->bdf);
-	problem = nvd_record_problem(d);
-	memcpy(old, (const void *)d->rec, sizeof(*old));
-	*record_ok = !*problem && !strncmp(old->bdf, d->bdf, sizeof(old->bdf));
-	if (*problem)
-		add_check(checks, size, "state record nvme/%s/state: %s", d->bdf, problem);
+	*record_ok = !nvd_record_read(d, old, why, sizeof(why)) &&
+		     !strncmp(old->bdf, d->bdf, sizeof(old->bdf));
+	if (*why)
+		add_check(checks, size, "state record nvme/%s/state: %s", d->bdf, why);
 	else if (!*record_ok)
 		add_check(checks, size, "state record is for %.16s", old->bdf);
 	if (*record_ok) {
 		d->cur = *old;
 		d->nq = old->nr_io_queues;
 		d->depth = old->depth;
+		d->chunk = old->chunk; /* a dirty mark before the re-init keeps it */
 	}
 	if (nvd_claim_all(d, false))
 		return -1;
@@ -207,29 +246,7 @@ static int load(struct nvd *d, struct nvs_record *old, bool *record_ok, char *ch
 	if (nvd_open_device(d))
 		return -1;
 	d->t_opened = nvd_now_ns();
-	return 0;
-}
-
-int nvd_attach(struct nvd *d)
-{
-	char checks[1024] = "", boot[NVS_BOOT_ID];
-	struct nvs_record old;
-	bool record_ok;
-
-	if (load(d, &old, &record_ok, checks, sizeof(checks)))
-		return -1;
-	nvd_boot_id(d, boot);
-	if (record_ok && strncmp(boot, old.boot_id, NVS_BOOT_ID))
-		add_check(checks, sizeof(checks), "the record was written by another kernel "
-			  "(%.40s)", old.boot_id);
-	if (!*checks)
-		nvd_device_intact(d, &old, checks, sizeof(checks));
-	if (*checks)
-		return nvd_err(d, NVD_EXIT_FAIL, "%s: cannot resume: %s; run `pdma-nvme restore "
-			       "%s`", d->bdf, checks, d->bdf);
-	resume_queues(d, &old);
-	retrack(d, &old);
-	return 0;
+	return nvd_ledger_map(d, &present);
 }
 
 /* One read on every I/O queue: the queues work, and the first I/O is done */
@@ -254,28 +271,87 @@ static int probe_read(struct nvd *d, char *checks, size_t size)
 	return ret;
 }
 
-/* Rewrite the writes that were in flight: their data is still in pdma */
-static int replay(struct nvd *d, const struct nvs_record *old, struct nvd_restore *r)
+/*
+ * After a reset, the commands the record lists in flight may or may not
+ * have executed, wholly or in part: nothing proves either, so none is
+ * reissued (a reissue could land over a newer write). A write's blocks are
+ * dropped from the range log (they hold old or new data); a ledger write
+ * stays in flight in the ledger, which allows both; a read's caller is gone.
+ */
+static void in_doubt(struct nvd *d, const struct nvs_record *old, struct nvd_restore *r)
 {
 	unsigned int i;
 
 	for (i = 0; i < old->nr_inflight; i++) {
 		const struct nvs_cmd *c = &old->inflight[i];
-		unsigned int qi = c->qid - 1u;
 
-		if (c->opcode != NVME_IO_WRITE || qi >= d->nq || c->slot >= NVD_SLOTS) {
-			r->dropped++; /* a read: its caller is gone */
-			continue;
-		}
-		if (nvd_io_submit(d, qi, c->slot, NVME_IO_WRITE, c->slba, c->nlb, c->kind, c->tag) ||
-		    nvd_drain(d))
-			return -1;
-		r->replayed++;
+		r->in_doubt++;
+		if (c->opcode == NVME_IO_WRITE && c->kind != NVS_KIND_LEDGER && c->nlb)
+			nvd_log_forget(d, c->slba, c->nlb);
 	}
+}
+
+static bool same_disk(const struct nvs_record *a, const struct nvs_record *b)
+{
+	return !memcmp(a->serial, b->serial, sizeof(a->serial)) && a->nsze == b->nsze &&
+	       a->lba_shift == b->lba_shift;
+}
+
+/* Reset and re-initialise; what the record lists in flight is in doubt */
+static int recover(struct nvd *d, const struct nvs_record *old, struct nvd_restore *r)
+{
+	uint64_t t1 = nvd_now_ns();
+	struct nvs_record was = *old;
+
+	if (!r->record_ok) {
+		memset(&d->cur, 0, sizeof(d->cur)); /* no identity, history or log */
+		memset(&was, 0, sizeof(was));
+	}
+	memset(d->io, 0, sizeof(d->io));
+	d->t_first_io = 0;
+	if (r->dirty && old->intent.nlb) {
+		/* Blocks the dead process was writing hold old or new data */
+		r->lost = old->intent;
+		nvd_log_forget(d, old->intent.slba, old->intent.nlb);
+	}
+	if (r->dirty)
+		d->cur.recoveries++;
+	if (r->record_ok)
+		in_doubt(d, &was, r);
+	nvd_own(d); /* lists nothing in flight: the reset ends every command */
+	if (nvd_full_init(d))
+		return -1;
+	if (r->record_ok && !same_disk(&was, &d->cur)) {
+		d->queues_bad = true; /* keep the record (and its log) as it is */
+		return nvd_err(d, NVD_EXIT_FAIL, "%s: a different disk: the record is for serial "
+			       "'%.20s' (%" PRIu64 " blocks of %u bytes), the controller has serial "
+			       "'%.20s' (%" PRIu64 " blocks of %u bytes). Put the disk back, or "
+			       "run `pdma-nvme init --forget` to drop the record's log", d->bdf,
+			       was.serial, was.nsze, 1u << was.lba_shift, d->cur.serial,
+			       d->cur.nsze, 1u << d->cur.lba_shift);
+	}
+	r->init_ns = nvd_now_ns() - t1;
+	r->path = "full-init";
 	return 0;
 }
 
-int nvd_restore(struct nvd *d, struct nvd_restore *r)
+/* Reap what the record listed in flight; store the record without them */
+static int reap_old(struct nvd *d, struct nvd_restore *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nq; i++)
+		r->reaped += nvd_pending(&d->io[i]);
+	if (!r->reaped)
+		return 0;
+	if (nvd_drain(d))
+		return -1;
+	nvd_snapshot(d); /* still dirty, no longer listing them */
+	nvd_store(d, NVS_F_DIRTY);
+	return 0;
+}
+
+int nvd_restore(struct nvd *d, struct nvd_restore *r, bool probe, bool drain)
 {
 	uint64_t t0 = nvd_now_ns();
 	char boot[NVS_BOOT_ID];
@@ -288,39 +364,37 @@ int nvd_restore(struct nvd *d, struct nvd_restore *r)
 		return -1;
 	r->open_ns = nvd_now_ns() - t0;
 	r->saved = r->record_ok && (old.flags & NVS_F_SAVED);
+	r->dirty = r->record_ok && (old.flags & NVS_F_DIRTY);
 	nvd_boot_id(d, boot);
-	/* A checkpoint is final only if this kernel wrote it and nothing is in flight */
-	if (r->record_ok && !r->saved &&
-	    (old.nr_inflight || strncmp(boot, old.boot_id, NVS_BOOT_ID)))
+	if (r->dirty)
+		add_check(r->checks, sizeof(r->checks), "the record is dirty: the process that "
+			  "owned the queues (life %u) ended without its checkpoint", old.gen);
+	else if (r->record_ok && !r->saved && strncmp(boot, old.boot_id, NVS_BOOT_ID))
 		add_check(r->checks, sizeof(r->checks), "the record is a checkpoint, not from a "
 			  "completed save (%u commands in flight)", old.nr_inflight);
 	if (!*r->checks)
 		nvd_device_intact(d, &old, r->checks, sizeof(r->checks));
-	r->check_ns = nvd_now_ns() - t0 - r->open_ns;
 	if (!*r->checks) {
 		resume_queues(d, &old);
-		if (!probe_read(d, r->checks, sizeof(r->checks)))
-			r->path = "keep-alive";
+		retrack(d, &old);
+		check_rings(d, &old, r->checks, sizeof(r->checks));
 	}
-	if (!r->path) {
-		uint64_t t1 = nvd_now_ns();
-
-		/* Keep identity, history and range log only from a good record */
-		if (!r->record_ok)
-			memset(&d->cur, 0, sizeof(d->cur));
-		d->cur.nr_inflight = 0;
-		memset(d->io, 0, sizeof(d->io));
-		d->t_first_io = 0;
-		if (nvd_full_init(d) || (r->record_ok && replay(d, &old, r)) ||
-		    probe_read(d, r->checks, sizeof(r->checks)))
+	r->check_ns = nvd_now_ns() - t0 - r->open_ns;
+	if (!*r->checks) {
+		nvd_own(d); /* before the first doorbell */
+		r->path = "keep-alive";
+		if (nvd_irq_arm(d)) /* MSI-X: re-armed in every process and kernel */
 			return -1;
-		r->init_ns = nvd_now_ns() - t1;
-		r->path = "full-init";
+		/* Old completions first: no new command before they are matched */
+		if ((drain || probe) && reap_old(d, r))
+			return -1;
+		if (probe && probe_read(d, r->checks, sizeof(r->checks)))
+			r->path = NULL; /* the queues do not work: recover */
 	}
+	if (!r->path && (recover(d, &old, r) || (probe && probe_read(d, r->checks,
+								      sizeof(r->checks)))))
+		return -1;
 	if (!nvd_ka_get(d, &enable, &restored) && !enable && nvd_ka_set(d, 1))
 		return -1;
-	d->cur.restores++;
-	nvd_snapshot(d);
-	nvd_store(d, 0);
 	return 0;
 }

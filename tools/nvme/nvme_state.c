@@ -95,8 +95,7 @@ int nvd_pdma_open(struct nvd *d)
  * Too small: an error, unless @create (then free and allocate again; the
  * caller has stopped the controller).
  */
-static int claim(struct nvd *d, struct nvd_mem *m, const char *part, uint64_t size,
-		 bool create)
+int nvd_claim(struct nvd *d, struct nvd_mem *m, const char *part, uint64_t size, bool create)
 {
 	struct pdma_entry_info e;
 	struct pdma_mapping pm;
@@ -153,6 +152,20 @@ static void carve(struct nvd *d, struct nvd_mem *v, enum nvd_mem_id parent, cons
 	*off += len;
 }
 
+void nvd_unmap_queues(struct nvd *d)
+{
+	struct pdma_mapping pm;
+	unsigned int i;
+
+	for (i = M_ADMIN; i < M_ALLOCS; i++) {
+		if (!d->mem[i].mapped)
+			continue;
+		pm = (struct pdma_mapping){ .addr = (void *)d->mem[i].virt, .len = d->mem[i].size };
+		pdma_unmap(&pm);
+		d->mem[i].mapped = false;
+	}
+}
+
 int nvd_claim_all(struct nvd *d, bool create)
 {
 	uint64_t sq = page_round((uint64_t)d->depth * sizeof(struct nvme_sqe));
@@ -167,9 +180,9 @@ int nvd_claim_all(struct nvd *d, bool create)
 	if (d->depth <= NVD_SLOTS)
 		return nvd_err(d, NVD_EXIT_IO, "queue depth %u: need more than %u", d->depth,
 			       NVD_SLOTS);
-	if (claim(d, &d->mem[M_ADMIN], "admin", sq + cq + NVD_PAGE, create) ||
-	    claim(d, &d->mem[M_IO], "io", d->nq * (sq + cq) + slots * NVD_PAGE, create) ||
-	    claim(d, &d->mem[M_DATA], "data", slots * NVD_CHUNK, create))
+	if (nvd_claim(d, &d->mem[M_ADMIN], "admin", sq + cq + NVD_PAGE, create) ||
+	    nvd_claim(d, &d->mem[M_IO], "io", d->nq * (sq + cq) + slots * NVD_PAGE, create) ||
+	    nvd_claim(d, &d->mem[M_DATA], "data", slots * NVD_CHUNK, create))
 		return -1;
 	carve(d, &d->mem[M_ASQ], M_ADMIN, "asq", &off, sq);
 	carve(d, &d->mem[M_ACQ], M_ADMIN, "acq", &off, cq);
@@ -196,39 +209,72 @@ int nvd_state_map(struct nvd *d, bool create, bool *present)
 	*present = !pdma_lookup(d->pdma, name, &e);
 	if (!*present && !create)
 		return 0;
-	if (claim(d, &d->mem[M_STATE], "state", NVS_ALLOC_SIZE, create))
+	if (nvd_claim(d, &d->mem[M_STATE], "state", NVS_ALLOC_SIZE, create))
 		return -1;
 	d->rec = (volatile struct nvs_record *)d->mem[M_STATE].virt;
 	return 0;
 }
 
 /* ------------------------------------------------------------------ */
-/* The record                                                          */
+/* The record: two copies, the valid one with the higher seq wins       */
 
-const char *nvd_record_problem(struct nvd *d)
+static volatile struct nvs_record *copy_at(struct nvd *d, unsigned int i)
 {
-	static char why[160];
-	struct nvs_record r;
-	uint32_t crc;
+	return (volatile struct nvs_record *)(d->mem[M_STATE].virt + i * NVS_COPY_SIZE);
+}
 
-	memcpy(&r, (const void *)d->rec, sizeof(r));
-	crc = r.crc32c;
+/* Why copy @in cannot be used, or "" */
+static void copy_problem(const struct nvs_record *in, char *why, size_t size)
+{
+	struct nvs_record r = *in;
+	uint32_t crc = r.crc32c;
+
 	r.crc32c = 0;
+	*why = 0;
 	if (r.magic != NVS_MAGIC)
-		snprintf(why, sizeof(why), "bad magic 0x%016" PRIx64 " (never saved?)", r.magic);
+		snprintf(why, size, "bad magic 0x%016" PRIx64 " (never saved?)", r.magic);
 	else if (r.version != NVS_VERSION || r.size != sizeof(r))
-		snprintf(why, sizeof(why), "version %u size %u, this driver reads version %u "
-			 "size %zu", r.version, r.size, NVS_VERSION, sizeof(r));
+		snprintf(why, size, "version %u size %u, this driver reads version %u size %zu",
+			 r.version, r.size, NVS_VERSION, sizeof(r));
 	else if (nvd_crc32c(0, &r, sizeof(r)) != crc)
-		snprintf(why, sizeof(why), "CRC mismatch (stored 0x%08x, computed 0x%08x)", crc,
+		snprintf(why, size, "CRC mismatch (stored 0x%08x, computed 0x%08x)", crc,
 			 nvd_crc32c(0, &r, sizeof(r)));
 	else if (r.nr_io_queues < 1 || r.nr_io_queues > NVS_MAX_QUEUES ||
 		 r.nr_inflight > NVS_MAX_INFLIGHT || r.nr_ranges > NVS_MAX_RANGES ||
 		 r.depth <= NVD_SLOTS || r.depth > 4096 || !r.chunk || r.chunk > NVD_CHUNK)
-		snprintf(why, sizeof(why), "inconsistent geometry");
-	else
-		return "";
-	return why;
+		snprintf(why, size, "inconsistent geometry");
+}
+
+int nvd_record_read(struct nvd *d, struct nvs_record *out, char *why, size_t size)
+{
+	struct nvs_record c[2];
+	char p[2][160];
+	int best = -1;
+	unsigned int i;
+
+	d->seq_seen = 0;
+	for (i = 0; i < 2; i++) {
+		memcpy(&c[i], (const void *)copy_at(d, i), sizeof(c[i]));
+		copy_problem(&c[i], p[i], sizeof(p[i]));
+		if (c[i].magic == NVS_MAGIC && c[i].seq > d->seq_seen)
+			d->seq_seen = c[i].seq; /* stores stay above any copy */
+		if (!*p[i] && (best < 0 || c[i].seq > c[best].seq))
+			best = (int)i;
+	}
+	*why = 0;
+	d->rec_copy = best;
+	if (best < 0) {
+		snprintf(why, size, "copy A: %s; copy B: %s", p[0], p[1]);
+		return -1;
+	}
+	/* Report a newer copy that was refused: its store was torn */
+	if (*p[!best] && c[!best].magic == NVS_MAGIC && c[!best].seq > c[best].seq)
+		snprintf(why, size, "copy %c (seq %" PRIu64 "): %s; using copy %c (seq %" PRIu64
+			 ")", best ? 'A' : 'B', c[!best].seq, p[!best], best ? 'B' : 'A',
+			 c[best].seq);
+	d->rec = copy_at(d, (unsigned int)best);
+	*out = c[best];
+	return 0;
 }
 
 /*
@@ -272,6 +318,15 @@ void nvd_boot_id(struct nvd *d, char *out)
 	memcpy(out, d->boot_id, NVS_BOOT_ID);
 }
 
+unsigned int nvd_pending(const struct nvd_queue *q)
+{
+	unsigned int j, n = 0;
+
+	for (j = 0; j < NVD_SLOTS; j++)
+		n += q->slot[j].busy && !q->slot[j].done;
+	return n;
+}
+
 void nvd_snapshot(struct nvd *d)
 {
 	struct nvs_record *s = &d->cur;
@@ -285,6 +340,7 @@ void nvd_snapshot(struct nvd *d)
 	s->prp_phys = d->mem[M_PRP].phys;
 	s->data_phys = d->mem[M_DATA].phys;
 	s->id_phys = d->mem[M_ID].phys;
+	memset(&s->admin, 0, sizeof(s->admin));
 	memset(s->io, 0, sizeof(s->io));
 	for (i = 0; i <= d->nq; i++) {
 		struct nvd_queue *q = i ? &d->io[i - 1] : &d->admin;
@@ -294,6 +350,8 @@ void nvd_snapshot(struct nvd *d)
 					 .qid = q->qid, .size = q->size, .sq_tail = q->sq_tail,
 					 .sq_head = q->sq_head, .cq_head = q->cq_head,
 					 .phase = q->phase, .next_cid = q->next_cid };
+		if (q->cq)
+			o->cq_crc = nvd_cq_crc(q, i ? nvd_pending(q) : 0);
 	}
 	memset(s->inflight, 0, sizeof(s->inflight));
 	s->nr_inflight = 0;
@@ -301,7 +359,7 @@ void nvd_snapshot(struct nvd *d)
 		for (j = 0; j < NVD_SLOTS && s->nr_inflight < NVS_MAX_INFLIGHT; j++) {
 			struct nvd_slot *sl = &d->io[i].slot[j];
 
-			if (!sl->busy)
+			if (!sl->busy || sl->done)
 				continue;
 			s->inflight[s->nr_inflight++] = (struct nvs_cmd){
 				.qid = (uint16_t)(i + 1), .cid = sl->cid, .opcode = sl->opcode,
@@ -311,27 +369,68 @@ void nvd_snapshot(struct nvd *d)
 	}
 }
 
+/*
+ * CRC32C of queue @q's completion ring, leaving out the @skip entries from
+ * cq_head on (completions that commands in flight may still post).
+ */
+uint32_t nvd_cq_crc(const struct nvd_queue *q, unsigned int skip)
+{
+	uint32_t crc = 0;
+	unsigned int i;
+
+	for (i = 0; i < q->size; i++)
+		if ((i + q->size - q->cq_head) % q->size >= skip)
+			crc = nvd_crc32c(crc, &q->cq[i], sizeof(q->cq[i]));
+	return crc;
+}
+
 void nvd_store(struct nvd *d, uint32_t flags)
 {
 	struct nvs_record *s = &d->cur;
-	volatile uint8_t *dst = (volatile uint8_t *)d->rec;
+	volatile struct nvs_record *rec;
+	volatile uint8_t *dst;
 
 	s->magic = NVS_MAGIC;
 	s->version = NVS_VERSION;
 	s->size = sizeof(*s);
 	s->flags = flags;
-	s->seq++;
+	s->seq = (s->seq > d->seq_seen ? s->seq : d->seq_seen) + 1;
+	d->seq_seen = s->seq;
 	nvd_boot_id(d, s->boot_id);
 	s->crc32c = 0;
 	s->crc32c = nvd_crc32c(0, s, sizeof(*s));
-	/* Body first, CRC last: a torn store never passes the check */
-	d->rec->crc32c = ~s->crc32c;
+	/*
+	 * Never over the newest valid copy (a torn copy is the one to reuse),
+	 * body first, CRC last: a torn store never passes the check
+	 */
+	d->rec_copy = d->rec_copy == 0 ? 1 : 0;
+	rec = copy_at(d, (unsigned int)d->rec_copy);
+	dst = (volatile uint8_t *)rec;
+	rec->crc32c = ~s->crc32c;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	memcpy((void *)(dst + 20), (const uint8_t *)s + 20, sizeof(*s) - 20);
 	memcpy((void *)dst, s, 16);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	d->rec->crc32c = s->crc32c;
+	rec->crc32c = s->crc32c;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	d->rec = rec;
+}
+
+void nvd_own(struct nvd *d)
+{
+	d->cur.gen++;
+	memset(&d->cur.intent, 0, sizeof(d->cur.intent));
+	nvd_snapshot(d);
+	nvd_store(d, NVS_F_DIRTY);
+	d->owned = true;
+}
+
+void nvd_checkpoint(struct nvd *d)
+{
+	nvd_settle(d);
+	memset(&d->cur.intent, 0, sizeof(d->cur.intent));
+	nvd_snapshot(d);
+	nvd_store(d, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -394,4 +493,26 @@ void nvd_log_range(struct nvd *d, uint64_t slba, uint32_t nlb, uint8_t kind, uin
 		}
 	}
 	push_range(d, &nr);
+}
+
+void nvd_log_forget(struct nvd *d, uint64_t slba, uint32_t nlb)
+{
+	struct nvs_record *s = &d->cur;
+	unsigned int i, n = 0;
+
+	nvd_log_range(d, slba, nlb, 0, 0); /* trims everything it overlaps */
+	for (i = 0; i < s->nr_ranges; i++)
+		if (s->ranges[i].kind)
+			s->ranges[n++] = s->ranges[i];
+	memset(&s->ranges[n], 0, sizeof(s->ranges[0]) * (s->nr_ranges - n));
+	s->nr_ranges = n;
+}
+
+void nvd_intend(struct nvd *d, uint64_t slba, uint64_t nlb)
+{
+	d->cur.intent = (struct nvs_range){ .slba = slba,
+					    .nlb = nlb > UINT32_MAX ? UINT32_MAX : (uint32_t)nlb,
+					    .kind = NVS_KIND_PATTERN };
+	nvd_snapshot(d);
+	nvd_store(d, NVS_F_DIRTY);
 }

@@ -4,21 +4,46 @@
  * allocation, "nvme/<BDF>/state", to resume a controller after kexec.
  *
  * Little-endian, naturally aligned, fixed size (sizeof(struct nvs_record),
- * checked below). A reader accepts a record only when magic, version and
- * size match and crc32c (CRC32C, Castagnoli, of all sizeof() bytes with the
- * crc32c field taken as zero) is right. The writer fills everything, then
- * stores the CRC last. There is one copy: a stale but valid copy would
- * describe queue positions the controller has moved past, which is worse
- * than no copy (a full re-init, which loses no data).
+ * checked below). A reader accepts a copy only when magic, version and size
+ * match and crc32c (CRC32C, Castagnoli, of all sizeof() bytes with the
+ * crc32c field taken as zero) is right.
+ *
+ * Two copies, A at offset 0 and B at NVS_COPY_SIZE: a store goes to the
+ * copy that is not the newest valid one, with a seq above both, body first
+ * and CRC last, and a reader takes the valid copy with the higher seq. A store torn by SIGKILL or a kexec leaves the other
+ * copy, which is safe to act on because of the dirty protocol below: every
+ * process stores a dirty copy before its first doorbell, so the older copy
+ * is either exact (the torn store was that dirty mark, nothing moved yet) or
+ * itself dirty.
  *
  * flags:
+ *   NVS_F_DIRTY       a process owns the queues and may have moved them; the
+ *                     queue positions are not final. Set, with gen + 1, by
+ *                     every process before its first doorbell; cleared by
+ *                     the store at its normal end. A dirty record is never
+ *                     resumed: the next command resets the controller,
+ *                     replays the listed in-flight writes (their buffers are
+ *                     untouched, see inflight[]) and drops the intent range
+ *                     from the log (its blocks may hold old or new data).
  *   NVS_F_SAVED       written by a completed `save`: nothing in flight, the
  *                     queue positions are final. Only such a record lets a
- *                     restore resume on the existing queues.
+ *                     restore in another kernel resume on the existing queues.
  *   NVS_F_KEEP_ALIVE  the save left the vfio-pci keep-alive flag set.
  *   NVS_F_FLUSHED     the save flushed the volatile write cache.
- * Every other command stores a checkpoint (flags 0) when it ends; its
- * inflight[] lists commands submitted and not yet reaped (write --no-wait).
+ * A clean record without SAVED is a checkpoint: exact in the kernel that
+ * wrote it; its inflight[] lists commands submitted and not yet reaped
+ * (write --no-wait).
+ *
+ * Command identifiers: bits 15:12 the low bits of gen (the process life
+ * that submitted it), bits 11:0 the queue's next_cid counter. Every
+ * completion is matched on (SQ id, full CID) against the commands
+ * outstanding; anything else stops the process with the record dirty.
+ *
+ * cq_crc: CRC32C of the completion ring at the clean store, with the
+ * entries from cq_head on that the queue's in-flight commands may still
+ * fill left out. Resuming needs the same CRC (the controller posted nothing
+ * else, whatever the count, even a multiple of the ring) and every entry in
+ * that window either not yet posted or a completion of a listed command.
  *
  * ranges[] is the log of what the namespace holds: the newest write wins,
  * older ranges are trimmed around it (CRC ranges, which cannot be trimmed,
@@ -30,22 +55,27 @@
 #include <stdint.h>
 
 #define NVS_MAGIC 0x5453454d564e4450ULL /* "PDNVMEST" */
-#define NVS_VERSION 1
+#define NVS_VERSION 2
 #define NVS_MAX_QUEUES 8     /* I/O queue pairs */
-#define NVS_MAX_INFLIGHT 32
+#define NVS_MAX_INFLIGHT 64 /* NVS_MAX_QUEUES pairs x 8: QD 64 over 4 pairs */
 #define NVS_MAX_RANGES 128
 #define NVS_BOOT_ID 40
-#define NVS_ALLOC_SIZE 8192 /* the state allocation; the record is at 0 */
+#define NVS_COPY_SIZE 8192  /* copy A at 0, copy B at NVS_COPY_SIZE */
+#define NVS_ALLOC_SIZE (2 * NVS_COPY_SIZE) /* the state allocation */
 
 #define NVS_F_SAVED (1u << 0)
 #define NVS_F_KEEP_ALIVE (1u << 1)
 #define NVS_F_FLUSHED (1u << 2)
+#define NVS_F_DIRTY (1u << 3)
+
+#define NVS_CID_SEQ_BITS 12 /* CID: gen in 15:12, counter in 11:0 */
 
 #define NVS_KIND_PATTERN 1 /* tag: seed of nvd_pattern() */
 #define NVS_KIND_CRC 2	   /* tag: CRC32C of the whole range */
 #define NVS_KIND_READ 3	   /* in-flight reads only */
+#define NVS_KIND_LEDGER 4  /* in-flight ledger writes (nvme_ledger.h): seed */
 
-struct nvs_queue {		/* 32 bytes */
+struct nvs_queue {		/* 40 bytes */
 	uint64_t sq_phys;	/* submission queue, physical */
 	uint64_t cq_phys;	/* completion queue, physical */
 	uint16_t qid;		/* 0: admin */
@@ -54,8 +84,10 @@ struct nvs_queue {		/* 32 bytes */
 	uint16_t sq_head;	/* last SQ head the controller reported */
 	uint16_t cq_head;	/* next CQ entry to consume */
 	uint16_t phase;		/* phase tag of a new entry at cq_head */
-	uint16_t next_cid;	/* command identifier of the next command */
+	uint16_t next_cid;	/* CID counter (bits 11:0) of the next command */
 	uint16_t reserved;
+	uint32_t cq_crc;	/* see above; admin queue: whole ring */
+	uint32_t reserved2;
 };
 
 struct nvs_cmd {		/* 32 bytes: a command not yet reaped */
@@ -90,11 +122,11 @@ struct nvs_record {
 	uint32_t cc;			/*   96 CC as programmed (EN=1) */
 	uint32_t aqa;			/*  100 AQA as programmed */
 	uint16_t vid, ssvid;		/*  104 Identify Controller */
-	uint32_t mdts_bytes;		/*  108 0: no limit */
+	uint32_t irq_vectors;		/*  108 0: polled; n: MSI-X, vector q for queue q */
 	char serial[20];		/*  112 Identify SN, space padded */
 	char model[40];			/*  132 Identify MN */
 	char firmware[8];		/*  172 Identify FR */
-	uint32_t reserved0;		/*  180 */
+	uint32_t gen;			/*  180 process lives that owned the queues */
 	/* namespace */
 	uint64_t nsze;			/*  184 blocks */
 	uint32_t nsid;			/*  192 */
@@ -107,28 +139,35 @@ struct nvs_record {
 	uint64_t prp_phys;		/*  216 */
 	uint64_t data_phys;		/*  224 */
 	uint64_t id_phys;		/*  232 identify buffer */
-	struct nvs_queue admin;		/*  240 */
-	struct nvs_queue io[NVS_MAX_QUEUES]; /* 272 */
+	uint64_t mdts_bytes;		/*  240 0: no limit */
+	struct nvs_queue admin;		/*  248 */
+	struct nvs_queue io[NVS_MAX_QUEUES]; /* 288 */
 	/* servicing: TSC stamps of the last save (see README "NVMe servicing") */
-	uint64_t save_tsc_start;	/*  528 start of quiesce */
-	uint64_t save_tsc_end;		/*  536 record written */
-	uint64_t tsc_hz;		/*  544 TSC rate measured by that save */
-	uint64_t save_ns;		/*  552 quiesce + record, CLOCK_MONOTONIC */
+	uint64_t save_tsc_start;	/*  608 start of quiesce */
+	uint64_t save_tsc_end;		/*  616 record written */
+	uint64_t tsc_hz;		/*  624 TSC rate measured by that save */
+	uint64_t save_ns;		/*  632 quiesce + record, CLOCK_MONOTONIC */
 	/* history */
-	uint64_t bytes_written;		/*  560 by every write so far */
-	uint32_t saves, restores;	/*  568 */
-	uint32_t nr_inflight;		/*  576 */
-	uint32_t nr_ranges;		/*  580 */
-	struct nvs_cmd inflight[NVS_MAX_INFLIGHT]; /* 584 */
-	struct nvs_range ranges[NVS_MAX_RANGES];   /* 1608 */
-};					/* 4680 */
+	uint64_t bytes_written;		/*  640 by every write so far */
+	uint32_t saves, restores;	/*  648 */
+	uint32_t nr_inflight;		/*  656 */
+	uint32_t nr_ranges;		/*  660 */
+	uint32_t recoveries;		/*  664 resets after a dirty record */
+	uint32_t reserved3;		/*  668 */
+	/* what the owning process writes (dirty only; nlb 0: nothing) */
+	struct nvs_range intent;	/*  672 */
+	struct nvs_cmd inflight[NVS_MAX_INFLIGHT]; /* 696 */
+	struct nvs_range ranges[NVS_MAX_RANGES];   /* 2744 */
+};					/* 5816 */
 
-_Static_assert(sizeof(struct nvs_queue) == 32, "nvs_queue layout");
+_Static_assert(sizeof(struct nvs_queue) == 40, "nvs_queue layout");
 _Static_assert(sizeof(struct nvs_cmd) == 32, "nvs_cmd layout");
 _Static_assert(sizeof(struct nvs_range) == 24, "nvs_range layout");
-_Static_assert(__builtin_offsetof(struct nvs_record, admin) == 240, "record layout");
-_Static_assert(__builtin_offsetof(struct nvs_record, inflight) == 584, "record layout");
-_Static_assert(sizeof(struct nvs_record) == 4680, "record layout");
-_Static_assert(sizeof(struct nvs_record) <= NVS_ALLOC_SIZE, "record too large");
+_Static_assert(__builtin_offsetof(struct nvs_record, serial) == 112, "record layout");
+_Static_assert(__builtin_offsetof(struct nvs_record, admin) == 248, "record layout");
+_Static_assert(__builtin_offsetof(struct nvs_record, intent) == 672, "record layout");
+_Static_assert(__builtin_offsetof(struct nvs_record, inflight) == 696, "record layout");
+_Static_assert(sizeof(struct nvs_record) == 5816, "record layout");
+_Static_assert(sizeof(struct nvs_record) <= NVS_COPY_SIZE, "record too large");
 
 #endif /* NVME_STATE_H */

@@ -5,7 +5,13 @@
  * kexec: save in the old kernel, restore in the new one.
  *
  *   pdma-nvme [-d BDF] [--timeout-ms N] COMMAND [ARGS]
- *     init [--queues N] [--depth D]   reset the controller, build everything
+ *     init [--queues N] [--depth D] [--forget] [--msix]
+ *                                     reset the controller, build everything;
+ *                                     first settles what the record lists
+ *                                     (a crash, writes in flight), unless
+ *                                     --forget drops the log and them;
+ *                                     --msix: completions by MSI-X (one
+ *                                     vector per queue) instead of polling
  *     write LBA FILE                  write a file (the last block zero-padded)
  *     write LBA --pattern SEED --count N [--no-wait]
  *                                     seeded pattern; --no-wait leaves the
@@ -17,17 +23,30 @@
  *     wait                            reap commands left in flight
  *     save [--no-keep-alive] [--drain] [--flush]
  *                                     quiesce and write the state record;
- *                                     refused while commands are in flight
- *                                     unless --drain
+ *                                     commands in flight stay so (listed),
+ *                                     unless --drain reaps them first
  *     restore [--queues N] [--depth D]
  *                                     resume after kexec, or re-init (the
  *                                     geometry options only matter then)
  *     status                          the record and the device, no I/O
- *     debug-disable                   test aid: clear CC.EN behind the
- *                                     driver's back (record untouched)
+ *     load BASE --units N --unit-blocks B [--seed S]
+ *                                     random unit writes on every slot of
+ *                                     every queue, in a ledger in pdma,
+ *                                     until SIGUSR1 (then save with them in
+ *                                     flight) or SIGTERM/SIGINT
+ *     ledger-check                    the namespace against the ledger
+ *
+ * Every command that uses the device first opens the queues (nvme_restore.c):
+ * it resumes on them when they are proven intact, else (a process died
+ * owning them, another kernel, a reset device) it resets and re-initialises
+ * the controller by itself, reporting "recovered":true, checks_failed,
+ * in_doubt (writes listed in flight: never reissued) and the range whose
+ * content became unknown (lost: blocks a killed write was writing, dropped
+ * from the log).
  *
  * BDF defaults to 0000:01:00.0 (the harness), or $PDMA_NVME_BDF. COUNT and
- * N are blocks, or bytes with a K, M or G suffix. One JSON object per run on
+ * N are blocks, or bytes with a K, M or G suffix; LBA, SEED and the options
+ * are plain numbers (decimal or 0x), checked for range. One JSON object per run on
  * stdout, times in ns; errors also on stderr. Exit: 0 ok, 1 an operation or
  * check failed, 2 usage or I/O error.
  *
@@ -37,7 +56,7 @@
  * ("keep-alive" or "full-init"), checks_failed (why not keep-alive, ""),
  * record_ok, restore_ns (start of the process to the first I/O
  * completion) split into claim_ns, vfio_open_ns and open_to_first_io_ns,
- * init_ns, replayed/dropped (commands in flight at the kexec), and, from
+ * init_ns, reaped/in_doubt (commands in flight at the save), and, from
  * the TSC stamps of the last save (null without a good record): save_ns,
  * kexec_ns (end of the save to the start of this process: the kexec when
  * there was one), device_restore_ns and blackout_ns (start of the save's
@@ -52,7 +71,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "nvme_cli.h"
 
@@ -69,6 +90,10 @@ static int blocks(const struct count *c, uint64_t *out)
 
 static void j_common(void)
 {
+	nvd_irq_collect(&drv);
+	jstr("irq", drv.cur.irq_vectors ? "msix" : "polled");
+	jint("irqs", (long long)drv.irqs);
+	jint("irq_wakeups", drv.irq_wakeups);
 	jint("admin_cmds", drv.admin_cmds);
 	jint("cc_writes", drv.cc_writes);
 	jint("io_cmds", drv.io_cmds);
@@ -86,8 +111,7 @@ static void j_stream(const char *prefix, const struct nvd_stream *st)
 
 static int store_checkpoint(void)
 {
-	nvd_snapshot(&drv);
-	nvd_store(&drv, 0);
+	nvd_checkpoint(&drv);
 	jint("inflight", drv.cur.nr_inflight);
 	jint("ranges", drv.cur.nr_ranges);
 	if (drv.ranges_dropped)
@@ -95,60 +119,118 @@ static int store_checkpoint(void)
 	return 0;
 }
 
-/* Attach and reap what a previous process left in flight */
+static void j_recovery(const struct nvd_restore *r)
+{
+	bool rec = strcmp(r->path, "keep-alive") != 0;
+
+	jbool("recovered", rec);
+	if (!rec)
+		return;
+	jstr("checks_failed", r->checks);
+	jint("in_doubt", r->in_doubt);
+	jkey("lost");
+	if (r->lost.nlb)
+		jraw("{\"lba\":%" PRIu64 ",\"blocks\":%u}", r->lost.slba, r->lost.nlb);
+	else
+		jraw("null");
+}
+
+/* Open the queues (recovering if need be); @drain: reap what was left */
+static int attach(bool drain)
+{
+	struct nvd_restore r;
+
+	if (nvd_restore(&drv, &r, false, drain)) {
+		if (*r.checks)
+			jstr("checks_failed", r.checks);
+		return -1;
+	}
+	cli_opened = true;
+	j_recovery(&r);
+	if (drain)
+		jint("reaped", r.reaped);
+	return 0;
+}
+
 static int attach_drained(void)
 {
-	unsigned int i, n = 0;
-
-	if (nvd_attach(&drv))
-		return -1;
-	for (i = 0; i < drv.nq; i++)
-		n += drv.io[i].busy;
-	jint("reaped", n);
-	return nvd_drain(&drv);
+	return attach(true);
 }
 
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */
 
-static int cmd_init(void)
+/*
+ * A record that is dirty or lists writes in flight is settled first (the
+ * recovery every command runs, on the recorded geometry: it rewrites them
+ * on the same disk), so that init never drops data silently; --forget is
+ * the explicit way to drop the record's log and writes instead.
+ */
+static int settle_before_init(struct nvs_record *old, bool *have)
+{
+	unsigned int nq = drv.nq, depth = drv.depth;
+	struct nvd_restore r;
+
+	if (!*have || !(old->flags & NVS_F_DIRTY || old->nr_inflight))
+		return 0;
+	if (nvd_restore(&drv, &r, false, true)) {
+		if (*r.checks)
+			jstr("checks_failed", r.checks);
+		return -1;
+	}
+	jstr("settled", r.path);
+	jint("in_doubt", r.in_doubt);
+	jint("reaped", r.reaped);
+	*old = drv.cur;
+	nvd_unmap_queues(&drv); /* claimed again below, maybe with another size */
+	drv.nq = nq;
+	drv.depth = depth;
+	return 0;
+}
+
+static int cmd_init(bool forget, bool msix)
 {
 	struct nvs_record old;
-	bool present, keep;
+	char why[400];
+	bool present, have, keep;
 	uint64_t t0;
-	uint32_t cc;
 
 	if (nvd_state_map(&drv, true, &present))
 		return fail();
-	memcpy(&old, (const void *)drv.rec, sizeof(old));
-	keep = present && !*nvd_record_problem(&drv) && !strcmp(old.bdf, drv.bdf);
-	/* Their data is only in the data buffers: never drop it silently */
-	if (keep && old.nr_inflight)
-		return nvd_err(&drv, NVD_EXIT_FAIL, "init refused: the record lists %u command%s "
-			       "in flight; run `pdma-nvme wait` (same kernel) or `pdma-nvme "
-			       "restore` (rewrites them) first", old.nr_inflight,
-			       old.nr_inflight > 1 ? "s" : ""), fail();
-	if (nvd_open_device(&drv))
+	have = present && !nvd_record_read(&drv, &old, why, sizeof(why)) &&
+	       !strcmp(old.bdf, drv.bdf);
+	if (!forget && settle_before_init(&old, &have))
+		return fail();
+	if (drv.device < 0 && nvd_open_device(&drv))
 		return fail();
 	t0 = nvd_now_ns();
-	/* Stop the controller (and its DMA) before touching any allocation */
-	cc = nvd_rd32(&drv, NVME_REG_CC);
-	if (cc & NVME_CC_EN)
-		nvd_wr_cc(&drv, cc & ~NVME_CC_EN);
-	jhex("cc_at_open", cc);
+	keep = have && !forget;
 	memset(&drv.cur, 0, sizeof(drv.cur));
 	if (keep) {
 		drv.cur = old;
 		drv.cur.nr_inflight = 0;
+		memset(drv.cur.inflight, 0, sizeof(drv.cur.inflight));
 	}
-	if (nvd_claim_all(&drv, true) || nvd_full_init(&drv) || nvd_ka_set(&drv, 1))
+	drv.cur.gen = have ? old.gen : 0;
+	drv.cur.irq_vectors = msix ? drv.nq + 1 : 0;
+	memset(drv.io, 0, sizeof(drv.io));
+	memset(&drv.admin, 0, sizeof(drv.admin));
+	jhex("cc_at_open", nvd_rd32(&drv, NVME_REG_CC));
+	/* Dirty first, then stop the controller (and its DMA) before any free */
+	nvd_own(&drv);
+	if (nvd_disable(&drv) || nvd_claim_all(&drv, true) || nvd_full_init(&drv) ||
+	    nvd_ka_set(&drv, 1))
 		return fail();
+	cli_opened = true;
 	jint("init_ns", (long long)(nvd_now_ns() - t0));
 	keep = keep && old.nsze == drv.cur.nsze && old.lba_shift == drv.cur.lba_shift &&
 	       !memcmp(old.serial, drv.cur.serial, sizeof(old.serial));
-	if (!keep)
+	if (!keep) {
 		drv.cur.nr_ranges = 0;
+		memset(drv.cur.ranges, 0, sizeof(drv.cur.ranges));
+	}
 	jbool("ranges_kept", keep);
+	jbool("forgot", forget && have);
 	jfixed("serial", drv.cur.serial, sizeof(drv.cur.serial));
 	jfixed("model", drv.cur.model, sizeof(drv.cur.model));
 	jint("nsze", (long long)drv.cur.nsze);
@@ -166,14 +248,16 @@ static int cmd_write(int argc, char **argv)
 	struct nvd_stream st = { 0 };
 	struct count lba, cnt = { 0, false };
 	const char *file = NULL, *seed = NULL;
+	uint64_t nlb, seedv = 0;
 	bool wait = true;
-	uint64_t nlb;
+	struct stat sb;
 	int i, fd;
 
-	if (argc < 1 || !parse_num(argv[0], &lba) || lba.bytes)
+	if (argc < 1 || !parse_lba(argv[0], &lba))
 		return usage("write LBA FILE | write LBA --pattern SEED --count N [--no-wait]");
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--pattern") && i + 1 < argc)
+		if (!strcmp(argv[i], "--pattern") && i + 1 < argc &&
+		    parse_uint(argv[i + 1], 0, UINT64_MAX, &seedv))
 			seed = argv[++i];
 		else if (!strcmp(argv[i], "--count") && i + 1 < argc && parse_num(argv[i + 1], &cnt))
 			i++;
@@ -186,6 +270,10 @@ static int cmd_write(int argc, char **argv)
 	}
 	if (!!file == !!seed || (seed && !cnt.n) || (file && (cnt.n || !wait)))
 		return usage("write LBA FILE | write LBA --pattern SEED --count N [--no-wait]");
+	fd = file ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+	if (file && (fd < 0 || fstat(fd, &sb) || sb.st_size <= 0))
+		return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", file, fd < 0 || sb.st_size < 0 ?
+			       strerror(errno) : "empty file"), fail();
 	if (attach_drained())
 		return fail();
 	jint("lba", (long long)lba.n);
@@ -193,12 +281,12 @@ static int cmd_write(int argc, char **argv)
 		if (blocks(&cnt, &nlb))
 			return fail();
 		jint("blocks", (long long)nlb);
-		if (nvd_write_pattern(&drv, lba.n, nlb, strtoull(seed, NULL, 0), wait, &st))
+		nvd_intend(&drv, lba.n, nlb); /* a crash from here: these blocks unknown */
+		if (nvd_write_pattern(&drv, lba.n, nlb, seedv, wait, &st))
 			return fail();
 	} else {
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return nvd_err(&drv, NVD_EXIT_IO, "%s: %s", file, strerror(errno)), fail();
+		nlb = ((uint64_t)sb.st_size + (1u << drv.cur.lba_shift) - 1) >> drv.cur.lba_shift;
+		nvd_intend(&drv, lba.n, nlb);
 		if (nvd_write_fd(&drv, lba.n, fd, file, &st))
 			return close(fd), fail();
 		close(fd);
@@ -222,7 +310,7 @@ static int cmd_read(int argc, char **argv)
 		out = argv[3];
 	else if (argc != 2)
 		return usage("read LBA COUNT [--out FILE]");
-	if (!parse_num(argv[0], &lba) || lba.bytes || !parse_num(argv[1], &cnt))
+	if (!parse_lba(argv[0], &lba) || !parse_num(argv[1], &cnt))
 		return usage("read LBA COUNT [--out FILE]");
 	if (attach_drained() || blocks(&cnt, &nlb))
 		return fail();
@@ -277,12 +365,12 @@ static int cmd_verify(int argc, char **argv)
 	struct nvd_stream st = { 0 };
 	struct count lba, cnt = { 0, false };
 	unsigned int n = 0, i;
-	uint64_t nlb;
+	uint64_t nlb, seed = 0;
 	uint32_t crc;
 
-	if (argc && (!parse_num(argv[0], &lba) || lba.bytes ||
+	if (argc && (!parse_lba(argv[0], &lba) ||
 		     !((argc == 5 && !strcmp(argv[1], "--pattern") && !strcmp(argv[3], "--count") &&
-			parse_num(argv[4], &cnt)) ||
+			parse_uint(argv[2], 0, UINT64_MAX, &seed) && parse_num(argv[4], &cnt)) ||
 		       (argc == 3 && !strcmp(argv[1], "--file")))))
 		return usage("verify [LBA --pattern SEED --count N | LBA --file FILE]");
 	if (attach_drained())
@@ -290,9 +378,12 @@ static int cmd_verify(int argc, char **argv)
 	if (argc == 5) {
 		if (blocks(&cnt, &nlb))
 			return fail();
+		if (nlb > UINT32_MAX)
+			return nvd_err(&drv, NVD_EXIT_IO, "verify: at most %u blocks at once",
+				       UINT32_MAX), fail();
 		list[0] = (struct nvs_range){ .slba = lba.n, .nlb = (uint32_t)nlb,
 					      .kind = NVS_KIND_PATTERN,
-					      .tag = strtoull(argv[2], NULL, 0) };
+					      .tag = seed };
 		n = 1;
 	} else if (argc == 3) {
 		if (file_crc(argv[2], &crc, &nlb))
@@ -333,13 +424,51 @@ static int cmd_wait(void)
 	return finish(0);
 }
 
+/*
+ * Quiesce and store the SAVED record. Commands still in flight stay so: the
+ * record lists them and their rings' CRCs, the controller completes them
+ * into the rings in pdma (across a kexec, too), and the next process reaps
+ * and matches their completions before it submits anything (--drain reaps
+ * them here instead).
+ */
+static int do_save(bool keep_alive, bool drain, bool flush)
+{
+	uint64_t hz = tsc_hz(), t_q = nvd_now_ns(), tsc_q = nvd_tsc();
+	unsigned int i, n = 0;
+	uint32_t flags;
+
+	for (i = 0; i < drv.nq; i++)
+		n += nvd_pending(&drv.io[i]);
+	jint("inflight_at_save", n);
+	if ((n && drain && nvd_drain(&drv)) || (flush && nvd_flush(&drv)) ||
+	    nvd_ka_set(&drv, keep_alive))
+		return -1;
+	nvd_settle(&drv);
+	memset(&drv.cur.intent, 0, sizeof(drv.cur.intent));
+	nvd_snapshot(&drv);
+	drv.cur.saves++;
+	drv.cur.save_tsc_start = tsc_q;
+	drv.cur.tsc_hz = hz;
+	flags = NVS_F_SAVED | (keep_alive ? NVS_F_KEEP_ALIVE : 0) | (flush ? NVS_F_FLUSHED : 0);
+	drv.cur.save_ns = nvd_now_ns() - t_q;
+	drv.cur.save_tsc_end = nvd_tsc();
+	nvd_store(&drv, flags);
+	cli_opened = false; /* saved: a later failure must not overwrite it */
+	jint("save_ns", (long long)(nvd_now_ns() - t_q));
+	jint("drained", drain ? n : 0);
+	jint("inflight", drv.cur.nr_inflight);
+	jbool("keep_alive", keep_alive);
+	jbool("flushed", flush);
+	jint("queues", drv.nq);
+	jint("seq", (long long)drv.cur.seq);
+	jint("tsc_hz", (long long)hz);
+	jint("ranges", drv.cur.nr_ranges);
+	return 0;
+}
+
 static int cmd_save(int argc, char **argv)
 {
 	bool keep_alive = true, drain = false, flush = false;
-	char list[512] = "";
-	unsigned int i, j, n = 0;
-	uint64_t hz, t_q, tsc_q;
-	uint32_t flags;
 	int k;
 
 	for (k = 0; k < argc; k++) {
@@ -352,51 +481,88 @@ static int cmd_save(int argc, char **argv)
 		else
 			return usage("save [--no-keep-alive] [--drain] [--flush]");
 	}
-	if (nvd_attach(&drv))
+	if (attach(false) || do_save(keep_alive, drain, flush))
 		return fail();
-	hz = tsc_hz();
-	/* Quiesce: this process submits nothing more; nothing may be in flight */
-	t_q = nvd_now_ns();
-	tsc_q = nvd_tsc();
-	for (i = 0; i < drv.nq; i++)
-		for (j = 0; j < NVD_SLOTS; j++) {
-			struct nvd_slot *s = &drv.io[i].slot[j];
-			size_t len = strlen(list);
-
-			if (!s->busy)
-				continue;
-			if (n++ < 4)
-				snprintf(list + len, sizeof(list) - len, "%squeue %u CID %u %s LBA "
-					 "%" PRIu64 "+%u", len ? ", " : "", i + 1, s->cid,
-					 s->opcode == NVME_IO_WRITE ? "write" : "read", s->slba,
-					 s->nlb);
-		}
-	jint("inflight_at_save", n);
-	if (n && !drain)
-		return nvd_err(&drv, NVD_EXIT_FAIL, "save refused: %u command%s still in flight "
-			       "(%s%s); reap them with `pdma-nvme wait` or use `save --drain`; "
-			       "nothing was saved", n, n > 1 ? "s" : "", list, n > 4 ? ", ..." : ""),
-		       fail();
-	if ((n && nvd_drain(&drv)) || (flush && nvd_flush(&drv)) ||
-	    nvd_ka_set(&drv, keep_alive))
-		return fail();
-	nvd_snapshot(&drv);
-	drv.cur.saves++;
-	drv.cur.save_tsc_start = tsc_q;
-	drv.cur.tsc_hz = hz;
-	flags = NVS_F_SAVED | (keep_alive ? NVS_F_KEEP_ALIVE : 0) | (flush ? NVS_F_FLUSHED : 0);
-	drv.cur.save_ns = nvd_now_ns() - t_q;
-	drv.cur.save_tsc_end = nvd_tsc();
-	nvd_store(&drv, flags);
-	jint("save_ns", (long long)(nvd_now_ns() - t_q));
-	jint("drained", drain ? n : 0);
-	jbool("keep_alive", keep_alive);
-	jbool("flushed", flush);
-	jint("queues", drv.nq);
-	jint("seq", (long long)drv.cur.seq);
-	jint("tsc_hz", (long long)hz);
-	jint("ranges", drv.cur.nr_ranges);
 	j_common();
+	return finish(0);
+}
+
+static volatile int load_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	load_stop = 1;
+}
+
+/*
+ * load BASE --units N --unit-blocks B [--seed S]: prefill the units, then
+ * keep every slot of every I/O queue busy with random unit writes recorded
+ * in the ledger, until SIGUSR1 (then save, with the writes in flight, and
+ * exit: the caller's next step is `kexec -e`) or SIGTERM/SIGINT (then
+ * checkpoint and exit).
+ */
+static int cmd_load(int argc, char **argv)
+{
+	const char *use = "load BASE --units N --unit-blocks B [--seed S]";
+	uint64_t base, units = 0, ub = 0, seed = 1;
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct nvd_load st = { 0 };
+	int k;
+
+	if (argc < 1 || !parse_uint(argv[0], 0, UINT64_MAX, &base))
+		return usage(use);
+	for (k = 1; k + 1 < argc; k += 2) {
+		if (!strcmp(argv[k], "--units") && parse_uint(argv[k + 1], 1, NVL_MAX_UNITS, &units))
+			continue;
+		if (!strcmp(argv[k], "--unit-blocks") && parse_uint(argv[k + 1], 1, 4096, &ub))
+			continue;
+		if (!strcmp(argv[k], "--seed") && parse_uint(argv[k + 1], 1, UINT64_MAX, &seed))
+			continue;
+		return usage(use);
+	}
+	if (k != argc || !units || !ub)
+		return usage(use);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (attach_drained() || nvd_ledger_create(&drv, base, (uint32_t)units, (uint32_t)ub))
+		return fail();
+	nvd_intend(&drv, base, units * ub);
+	if (nvd_ledger_run(&drv, seed, &load_stop, &st))
+		return fail();
+	jint("writes", (long long)st.writes);
+	jint("min_qd", st.min_qd);
+	jint("prefill_ns", (long long)st.prefill_ns);
+	jint("load_ns", (long long)st.ns);
+	jint("ledger_acked", (long long)drv.ledger->acked);
+	if (do_save(true, false, false))
+		return fail();
+	j_common();
+	return finish(0);
+}
+
+static int cmd_ledger_check(void)
+{
+	struct nvd_ledger_check c;
+
+	if (attach_drained() || nvd_ledger_check(&drv, &c))
+		return fail();
+	jint("units", (long long)c.units);
+	jint("units_in_flight", (long long)c.inflight);
+	jint("blocks_done", (long long)c.blocks_done);
+	jint("blocks_old", (long long)c.blocks_old);
+	jint("blocks_new", (long long)c.blocks_new);
+	jint("blocks_unwritten", (long long)c.blocks_unwritten);
+	jint("bad", (long long)c.bad);
+	if (c.bad)
+		jint("first_bad_lba", (long long)c.first_bad_lba);
+	j_common();
+	store_checkpoint();
+	if (c.bad)
+		return nvd_err(&drv, NVD_EXIT_FAIL, "%s: %" PRIu64 " blocks match neither the "
+			       "acknowledged nor the in-flight write of their unit (first LBA %"
+			       PRIu64 ")", drv.bdf, c.bad, c.first_bad_lba), fail();
 	return finish(0);
 }
 
@@ -406,10 +572,13 @@ static int cmd_restore(void)
 	const struct nvs_record *s = &drv.cur;
 	uint64_t hz;
 
-	if (nvd_restore(&drv, &r)) {
+	if (nvd_restore(&drv, &r, true, false)) {
 		jstr("checks_failed", r.checks);
 		return fail();
 	}
+	cli_opened = true;
+	drv.cur.restores++;
+	store_checkpoint();
 	jint("restore_ns", drv.t_first_io ? (long long)(drv.t_first_io - t_main) : -1);
 	jstr("path", r.path);
 	jstr("checks_failed", r.checks);
@@ -421,9 +590,14 @@ static int cmd_restore(void)
 	jint("open_to_first_io_ns", (long long)(drv.t_first_io - drv.t_opened));
 	jint("check_ns", (long long)r.check_ns);
 	jint("init_ns", (long long)r.init_ns);
-	jint("replayed", r.replayed);
-	jint("dropped", r.dropped);
-	jint("ranges", s->nr_ranges);
+	jint("reaped", r.reaped);
+	jint("in_doubt", r.in_doubt);
+	jbool("dirty", r.dirty);
+	jkey("lost");
+	if (r.lost.nlb)
+		jraw("{\"lba\":%" PRIu64 ",\"blocks\":%u}", r.lost.slba, r.lost.nlb);
+	else
+		jraw("null");
 	jint("queues", drv.nq);
 	jfixed("serial", s->serial, sizeof(s->serial));
 	hz = tsc_hz();
@@ -436,6 +610,9 @@ static int cmd_restore(void)
 		jint("kexec_ns", ticks_ns(s->save_tsc_end, tsc_main, s->tsc_hz));
 		jint("device_restore_ns", ticks_ns(tsc_main, drv.tsc_first_io, s->tsc_hz));
 		jint("blackout_ns", ticks_ns(s->save_tsc_start, drv.tsc_first_io, s->tsc_hz));
+		/* Raw stamps: blackouts of several controllers add up on one clock */
+		jint("save_tsc_start", (long long)s->save_tsc_start);
+		jint("tsc_first_io", (long long)drv.tsc_first_io);
 	} else {
 		jnull("blackout_ns");
 	}
@@ -445,8 +622,8 @@ static int cmd_restore(void)
 static int cmd_status(void)
 {
 	const struct nvs_record *s = &drv.cur;
-	const char *problem;
-	bool present;
+	char problem[400];
+	bool present, good;
 	char ka[8] = "", path[96];
 	int fd;
 
@@ -461,11 +638,19 @@ static int cmd_status(void)
 		close(fd);
 	if (!present)
 		return finish(0);
-	problem = nvd_record_problem(&drv);
-	memcpy(&drv.cur, (const void *)drv.rec, sizeof(drv.cur));
-	jhex("record_phys", drv.mem[M_STATE].phys);
+	good = !nvd_record_read(&drv, &drv.cur, problem, sizeof(problem));
+	jhex("state_phys", drv.mem[M_STATE].phys);
+	jhex("record_phys", drv.mem[M_STATE].phys + (good ? drv.rec_copy * NVS_COPY_SIZE : 0));
 	jstr("record_problem", problem);
+	if (!good)
+		return finish(0);
+	jstr("copy", drv.rec_copy ? "B" : "A");
 	jint("seq", (long long)s->seq);
+	jbool("dirty", s->flags & NVS_F_DIRTY);
+	jint("gen", s->gen);
+	jint("intent_lba", (long long)s->intent.slba);
+	jint("intent_blocks", s->intent.nlb);
+	jint("recoveries", s->recoveries);
 	jbool("saved", s->flags & NVS_F_SAVED);
 	jbool("saved_keep_alive", s->flags & NVS_F_KEEP_ALIVE);
 	jfixed("boot_id", s->boot_id, sizeof(s->boot_id));
@@ -493,23 +678,11 @@ static int cmd_status(void)
 	return finish(0);
 }
 
-static int cmd_debug_disable(void)
-{
-	uint32_t cc;
-
-	if (nvd_open_device(&drv))
-		return fail();
-	cc = nvd_rd32(&drv, NVME_REG_CC);
-	jhex("cc_before", cc);
-	nvd_wr_cc(&drv, cc & ~NVME_CC_EN);
-	jhex("cc_after", nvd_rd32(&drv, NVME_REG_CC));
-	return finish(0);
-}
-
 int main(int argc, char **argv)
 {
-	const char *bdf = getenv("PDMA_NVME_BDF");
+	const char *bdf = getenv("PDMA_NVME_BDF"), *timeout = NULL;
 	char norm[16];
+	uint64_t v;
 	int i = 1, q;
 
 	t_main = nvd_now_ns();
@@ -521,11 +694,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-d"))
 			bdf = argv[i + 1];
 		else if (!strcmp(argv[i], "--timeout-ms"))
-			drv.timeout_ms = (unsigned int)atoi(argv[i + 1]);
+			timeout = argv[i + 1];
 		else
 			break;
 	}
-	q = drv.timeout_ms;
 	if (!bdf)
 		bdf = DEFAULT_BDF;
 	jstr("cmd", i < argc ? argv[i] : "");
@@ -534,9 +706,11 @@ int main(int argc, char **argv)
 		return usage("BDF must look like 0000:01:00.0");
 	}
 	nvd_init_struct(&drv, norm);
-	if (q)
-		drv.timeout_ms = (unsigned int)q;
 	jstr("bdf", norm);
+	if (timeout && !parse_uint(timeout, 1, 3600000, &v))
+		return usage("--timeout-ms takes 1..3600000");
+	if (timeout)
+		drv.timeout_ms = (unsigned int)v;
 	if (i >= argc)
 		return usage("pdma-nvme [-d BDF] COMMAND ...");
 	argv += i + 1;
@@ -544,19 +718,33 @@ int main(int argc, char **argv)
 	/* Geometry options for init and restore */
 	for (q = 0; q + 1 < argc; q++) {
 		if (!strcmp(argv[q], "--queues") || !strcmp(argv[q], "--depth")) {
-			unsigned int v = (unsigned int)strtoul(argv[q + 1], NULL, 0);
+			bool queues = !strcmp(argv[q], "--queues");
 
-			if (!strcmp(argv[q], "--queues"))
-				drv.nq = v;
+			if (!parse_uint(argv[q + 1], queues ? 1 : NVD_SLOTS + 1,
+					queues ? NVS_MAX_QUEUES : 4096, &v))
+				return usage(queues ? "--queues takes 1..8" : "--depth takes 17..4096");
+			if (queues)
+				drv.nq = (unsigned int)v;
 			else
-				drv.depth = v;
+				drv.depth = (unsigned int)v;
 			memmove(&argv[q], &argv[q + 2], sizeof(*argv) * (size_t)(argc - q - 1));
 			argc -= 2;
 			q--;
 		}
 	}
-	if (!strcmp(argv[-1], "init"))
-		return argc ? usage("init [--queues N] [--depth D]") : cmd_init();
+	if (!strcmp(argv[-1], "init")) {
+		bool forget = false, msix = false;
+
+		for (q = 0; q < argc; q++) {
+			if (!strcmp(argv[q], "--forget") && !forget)
+				forget = true;
+			else if (!strcmp(argv[q], "--msix") && !msix)
+				msix = true;
+			else
+				return usage("init [--queues N] [--depth D] [--forget] [--msix]");
+		}
+		return cmd_init(forget, msix);
+	}
 	if (!strcmp(argv[-1], "write"))
 		return cmd_write(argc, argv);
 	if (!strcmp(argv[-1], "read"))
@@ -569,9 +757,11 @@ int main(int argc, char **argv)
 		return cmd_save(argc, argv);
 	if (!strcmp(argv[-1], "restore"))
 		return argc ? usage("restore [--queues N] [--depth D]") : cmd_restore();
+	if (!strcmp(argv[-1], "load"))
+		return cmd_load(argc, argv);
+	if (!strcmp(argv[-1], "ledger-check"))
+		return argc ? usage("ledger-check") : cmd_ledger_check();
 	if (!strcmp(argv[-1], "status"))
 		return argc ? usage("status") : cmd_status();
-	if (!strcmp(argv[-1], "debug-disable"))
-		return argc ? usage("debug-disable") : cmd_debug_disable();
 	return usage("unknown command");
 }

@@ -15,7 +15,8 @@ Boots the test kernel (q35, NVMe behind a PCIe root port at 0000:01:00.0, a
   4. a table measured in the guest: blackout per path (start of quiesce in
      the old kernel to the first I/O completion in the new one), split into
      save, kexec and device restore, with admin commands and CC writes;
-  5. pdma-dump of the region before and after, when it is built.
+  5. pdma-dump of the region before the first kexec and
+  6. after the last one, when pdma-dump is built.
 
 Times across kexec come from the TSC (not reset by kexec; its rate is
 measured against CLOCK_MONOTONIC_RAW by each save and restore); see README
@@ -149,12 +150,14 @@ def main():
           f"({final['ranges_checked']} ranges from the state record)")
 
     have_dump = os.path.exists(os.path.join(a.build, "bin", "pdma-dump"))
-    if have_dump and "dump.before" in p1.values:
-        for label, p in (("before kexec (kernel 1)", p1), ("after (kernel 3)", p3)):
-            print(f"\n5. pdma-dump {label}:\n   "
-                  + p[f"dump.{label.split()[0]}"].replace("\n", "\n   "))
-    else:
-        print("\n5. pdma-dump: not built yet (build/bin/pdma-dump missing), skipped")
+    dumps = ((5, "before", "before the first kexec (kernel 1)", p1),
+             (6, "after", "after the last kexec (kernel 3)", p3))
+    for n, key, label, p in dumps:
+        if have_dump and f"dump.{key}" in p.values:
+            print(f"\n{n}. pdma-dump {label}:\n   "
+                  + p[f"dump.{key}"].replace("\n", "\n   "))
+        else:
+            print(f"\n{n}. pdma-dump {label}: not built (build/bin/pdma-dump missing)")
     print(f"\nwhole demo {wall:.1f} s (guest run {run.seconds:.1f} s, 3 kernels, 2 kexec)")
     print("pdma demo: " + ("OK, data verified on both paths" if good else "FAILED"))
     return 0 if good else 1

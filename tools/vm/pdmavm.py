@@ -120,6 +120,14 @@ class Guest:
     memmap: tuple | None = (64 * MiB, 0x30000000)  # (size, start)
     nvme: bool = True
     nvme_size: int = 64 * MiB
+    # NVMe controllers, each behind its own root port: controller i (from 0)
+    # is 0000:0{i+1}:00.0 with serial pdma000{i+1} and image nvme{i or ""}.img.
+    nvme_count: int = 1
+    # QEMU nvme properties when set: I/O queue pairs and MSI-X vectors
+    # offered, and metadata bytes per block of namespace 1 (an nvme-ns).
+    nvme_max_ioqpairs: int | None = None
+    nvme_msix_qsize: int | None = None
+    nvme_ms: int = 0
     cmdline: list = dataclasses.field(default_factory=list)
     # Servicing hosts are SMP; every guest gets two vCPUs unless a test says
     # (PDMA_GUEST_SMP overrides the default, to measure what SMP costs).
@@ -163,27 +171,38 @@ class Guest:
         if self.iommu:
             # Before the PCI devices it translates.
             argv += ["-device", "intel-iommu"]
-        if self.nvme:
-            img = os.path.join(self.workdir, "nvme.img")
-            if not os.path.exists(img):
-                with open(img, "wb") as f:
-                    f.truncate(self.nvme_size)
-            if self.nvme_sriov_vfs:
-                argv += ["-device", "nvme-subsys,id=pdmasubsys,nqn=pdmasubsys"]
-            argv += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1",
-                     "-drive", f"file={img},if=none,id=nvm,format=raw"]
-            if self.nvme_sriov_vfs:
-                # A subsystem takes no legacy drive=: namespace 1 is an nvme-ns.
-                argv += ["-device", "nvme,id=nvme0,serial=pdma0001,bus=rp1" + self._nvme_sriov(),
-                         "-device", "nvme-ns,drive=nvm,bus=nvme0,nsid=1"]
-            else:
-                argv += ["-device", "nvme,serial=pdma0001,drive=nvm,bus=rp1"]
+        if self.nvme and self.nvme_sriov_vfs:
+            argv += ["-device", "nvme-subsys,id=pdmasubsys,nqn=pdmasubsys"]
+        for i in range(self.nvme_count if self.nvme else 0):
+            argv += self.nvme_argv(i)
         return argv
+
+    def nvme_argv(self, i):
+        """QEMU arguments of NVMe controller i, its root port and image."""
+        img = os.path.join(self.workdir, f"nvme{i or ''}.img")
+        if not os.path.exists(img):
+            with open(img, "wb") as f:
+                f.truncate(self.nvme_size)
+        n, drive = i + 1, "nvm" if i == 0 else f"nvm{i}"
+        ctrl = f"nvme,serial=pdma{n:04d},bus=rp{n}"
+        if self.nvme_max_ioqpairs is not None:
+            ctrl += f",max_ioqpairs={self.nvme_max_ioqpairs}"
+        if self.nvme_msix_qsize is not None:
+            ctrl += f",msix_qsize={self.nvme_msix_qsize}"
+        sriov = i == 0 and self.nvme_sriov_vfs
+        if sriov:
+            ctrl += self._nvme_sriov()
+        argv = ["-device", f"pcie-root-port,id=rp{n},bus=pcie.0,chassis={n},slot={n}",
+                "-drive", f"file={img},if=none,id={drive},format=raw"]
+        if self.nvme_ms or sriov:
+            # Metadata needs an nvme-ns; a subsystem takes no legacy drive=.
+            ms = f",ms={self.nvme_ms}" if self.nvme_ms else ""
+            return argv + ["-device", f"{ctrl},id=nvme{n}",
+                           "-device", f"nvme-ns,drive={drive},bus=nvme{n},nsid=1{ms}"]
+        return argv + ["-device", f"{ctrl},drive={drive}"]
 
     def _nvme_sriov(self):
         """The nvme -device suffix for SR-IOV; the subsystem goes before it."""
-        if not self.nvme_sriov_vfs:
-            return ""
         n = self.nvme_sriov_vfs
         # QEMU 7.2: flexible queues >= 2 per VF, interrupts >= 1 per VF.
         return (f",subsys=pdmasubsys,sriov_max_vfs={n},sriov_vq_flexible={2 * n},"
