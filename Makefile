@@ -89,6 +89,11 @@ $(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(LIBPDMA) 
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(LIBPDMA)
 
+# pdmactl, with its preflight check in a file of its own.
+$(BIN)/pdmactl: tools/pdmactl.c tools/pdma_preflight.c tools/pdma_preflight.h $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ tools/pdmactl.c tools/pdma_preflight.c $(LIBPDMA)
+
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)

@@ -7,12 +7,17 @@
  *   pdmactl [-d DEV] claim NAME
  *   pdmactl [-d DEV] info
  *   pdmactl [-d DEV] list
+ *   pdmactl [-d DEV] preflight [--append "NEXT CMDLINE"] [--kexec-file]
+ *                              [--load KERNEL [--initrd FILE]]
  *
  * After a servicing, `pdmactl list` shows what the new driver did not
  * claim (state preserved-unclaimed) and `pdmactl free NAME` releases it.
  * SIZE and A take K, M and G suffixes.
  *
- * Exit: 0 done, 1 the kernel refused the operation, 2 usage or I/O error.
+ * preflight checks a servicing kexec before it happens (tools/pdma_preflight.c).
+ *
+ * Exit: 0 done, 1 the kernel refused the operation (preflight: a problem),
+ * 2 usage or I/O error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,14 +26,16 @@
 #include <string.h>
 
 #include "libpdma/libpdma.h"
+#include "pdma_preflight.h"
 
 static const char *prog = "pdmactl";
 
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: %s [-d DEV] alloc NAME SIZE [--align A] [--zero] | free NAME | claim NAME | info | list\n",
-		prog);
+		"usage: %s [-d DEV] alloc NAME SIZE [--align A] [--zero] | free NAME | claim NAME | info | list\n"
+		"       %s [-d DEV] preflight [--append \"NEXT CMDLINE\"] [--kexec-file] [--load KERNEL [--initrd FILE]]\n",
+		prog, prog);
 	return 2;
 }
 
@@ -154,6 +161,8 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return usage();
+	if (!strcmp(argv[1], "preflight"))
+		return pdma_preflight(dev, argc - 2, argv + 2);
 	ret = pdma_open(dev, &p);
 	if (ret) {
 		fprintf(stderr, "%s: %s: %s\n", prog, dev ? dev : PDMA_DEFAULT_PATH, strerror(-ret));
