@@ -18,6 +18,11 @@
  *           vfio-pci resets it at open);
  *   table   the module is not read-only and pdma-dump calls the table
  *           consistent;
+ *   boot    after a kexec, neither this kernel's image nor its initrd lies
+ *           in the range: when one does, the previous kernel's loader
+ *           (kexec -l) wrote it there and the range's old content is gone;
+ *           also run when pdma is not loaded, on the range the current
+ *           command line gives, since that is why the module then refuses;
  *   kexec   kexec_file_load is available and, when /sys/firmware/memmap
  *           lists any of the range as System RAM (kexec_load would treat it
  *           as RAM and may place the next kernel in it), the next kernel is
@@ -417,6 +422,102 @@ static void check_table(struct pf *pf)
 		fail(pf, "table", "pdma-dump could not read %s (exit %d)", pf->dev, rc);
 }
 
+static bool overlaps(struct pf *pf, uint64_t a, uint64_t b)
+{
+	return a <= pf->last && b >= pf->base;
+}
+
+/*
+ * This boot's boot_params (setup header up to hdr.ramdisk_size), when a
+ * kexec loaded this kernel (hdr.type_of_loader 0xD?, set by kexec-tools
+ * and by kexec_file_load alike). After a cold boot the range held nothing
+ * to preserve, wherever firmware or a boot loader put the kernel.
+ */
+static bool kexec_boot_params(unsigned char *bp, size_t len)
+{
+	int fd = open("/sys/kernel/boot_params/data", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, bp, len, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)len && bp[0x210] >> 4 == 0xD;
+}
+
+/* Where this kernel sits: "Kernel code" and friends in /proc/iomem. */
+static void check_boot_image(struct pf *pf)
+{
+	char *text = read_text("/proc/iomem"), *line, *save;
+	uint64_t a, b;
+	int off;
+
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, " %" SCNx64 "-%" SCNx64 " : %n", &a, &b, &off) == 2 &&
+		    !strncmp(line + off, "Kernel ", 7) && overlaps(pf, a, b)) {
+			fail(pf, "boot", "this kernel's image (%s %#" PRIx64 "-%#" PRIx64 ") lies in the range %#" PRIx64 "-%#" PRIx64 ": the kexec that booted it (kexec -l) wrote it there and the range's content is lost",
+			     line + off, a, b, pf->base, pf->last);
+			break;
+		}
+	}
+	free(text);
+}
+
+/* Where the loader put this kernel's initrd: hdr.ramdisk_image/size. */
+static void check_boot_initrd(struct pf *pf, const unsigned char *bp)
+{
+	uint32_t lo, hi, slo, shi;
+	uint64_t a, n;
+
+	memcpy(&lo, bp + 0x218, 4);	/* hdr.ramdisk_image */
+	memcpy(&slo, bp + 0x21c, 4);	/* hdr.ramdisk_size */
+	memcpy(&hi, bp + 0x0c0, 4);	/* ext_ramdisk_image */
+	memcpy(&shi, bp + 0x0c4, 4);	/* ext_ramdisk_size */
+	a = (uint64_t)hi << 32 | lo;
+	n = (uint64_t)shi << 32 | slo;
+	if (n && overlaps(pf, a, a + n - 1))
+		fail(pf, "boot", "this kernel's initrd was loaded at %#" PRIx64 "-%#" PRIx64 ", in the range %#" PRIx64 "-%#" PRIx64 ": the kexec that booted it (kexec -l) wrote it there and the range's content is lost",
+		     a, a + n - 1, pf->base, pf->last);
+}
+
+/* Did the kexec that booted this kernel write into the range? */
+static void check_boot(struct pf *pf)
+{
+	unsigned char bp[0x220];
+
+	if (!kexec_boot_params(bp, sizeof(bp)))
+		return;
+	check_boot_image(pf);
+	check_boot_initrd(pf, bp);
+}
+
+/* The range the current command line gives, when pdma is not loaded. */
+static bool current_range(struct pf *pf)
+{
+	struct pf cur = { 0 };
+	const char *b, *s;
+	uint64_t st = 0, sz = 0;
+	bool covered;
+
+	cur.cmdline = read_text("/proc/cmdline");
+	if (!cur.cmdline)
+		return false;
+	cur.cmdline[strcspn(cur.cmdline, "\n")] = 0;
+	split_cmdline(&cur);
+	b = last_param(&cur, "pdma.base");
+	s = last_param(&cur, "pdma.size");
+	if (!(b && s && parse_u64(b, &st) && parse_u64(s, &sz))) {
+		cur.base = 1;
+		cur.last = 0;
+		scan_memmap(&cur, &covered, &st, &sz);
+	}
+	free(cur.cmdline);
+	if (!sz)
+		return false;
+	pf->base = st;
+	pf->last = st + sz - 1;
+	return true;
+}
+
 /* Does /sys/firmware/memmap call any of the range System RAM? */
 static bool firmware_ram(struct pf *pf, uint64_t *a, uint64_t *b)
 {
@@ -439,7 +540,7 @@ static bool firmware_ram(struct pf *pf, uint64_t *a, uint64_t *b)
 		if (s && e && t && !strncmp(t, "System RAM", 10)) {
 			*a = strtoull(s, NULL, 0);
 			*b = strtoull(e, NULL, 0);
-			ram = *a <= pf->last && *b >= pf->base;
+			ram = overlaps(pf, *a, *b);
 		}
 		free(s);
 		free(e);
@@ -559,6 +660,8 @@ int pdma_preflight(const char *dev, int argc, char **argv)
 	if (ret) {
 		fail(&pf, "module", "%s: %s: pdma is not loaded or not usable, nothing to preserve",
 		     pf.dev, strerror(-ret));
+		if (current_range(&pf))
+			check_boot(&pf);
 		goto out;
 	}
 	pf.base = pf.info.base;
@@ -567,6 +670,7 @@ int pdma_preflight(const char *dev, int argc, char **argv)
 	check_iomem(&pf);
 	check_nvme(&pf);
 	check_table(&pf);
+	check_boot(&pf);
 	check_kexec(&pf);
 	if (!pf.problems && pf.load)
 		load_next_kernel(&pf, next);
