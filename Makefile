@@ -89,10 +89,12 @@ $(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(LIBPDMA) 
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(LIBPDMA)
 
-# pdmactl, with its preflight check in a file of its own.
-$(BIN)/pdmactl: tools/pdmactl.c tools/pdma_preflight.c tools/pdma_preflight.h $(LIBPDMA) $(HEADERS)
+# pdmactl, with its preflight check in files of its own.
+PREFLIGHT_SRCS := tools/pdma_preflight.c tools/pdma_preflight_kexec.c
+$(BIN)/pdmactl: tools/pdmactl.c $(PREFLIGHT_SRCS) tools/pdma_preflight.h tools/pdma_preflight_int.h \
+		$(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ tools/pdmactl.c tools/pdma_preflight.c $(LIBPDMA)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ tools/pdmactl.c $(PREFLIGHT_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
