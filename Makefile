@@ -53,7 +53,7 @@ SOVERSION := 0
 LIBPDMA_SO := $(BUILD)/lib/libpdma.so.$(VERSION)
 
 .PHONY: all deps kernel modules tools initramfs check check-debug check-unit check-guest \
-	demo bench fuzz clean install help
+	demo bench fuzz clean install help dkms dkms-remove stock check-stock
 
 all: initramfs
 
@@ -64,6 +64,8 @@ help:
 	@echo "make bench    benchmark tables (ratios measured in one run)"
 	@echo "make fuzz     a longer libFuzzer run of the table loader (FUZZ_TIME=300)"
 	@echo "make kernel   build or reuse the cached test kernel (KCONFIG=debug for the debug one)"
+	@echo "make dkms     register the module with DKMS (/usr/src/pdma-$(VERSION), dkms add)"
+	@echo "make check-stock  Debian's stock 6.12 kernel: DKMS build, kexec -s cycles, loader safety"
 	@echo "make clean    remove build outputs (the kernel cache stays in $(PDMA_CACHE))"
 
 deps:
@@ -105,6 +107,13 @@ $(BUILD)/obj/k_%.o: $(KTREE)/lib/%.c tools/kshim/kshim.h
 $(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(KOBJS) $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(KOBJS) $(LIBPDMA)
+
+# pdmactl, with its preflight check in files of its own.
+PREFLIGHT_SRCS := tools/pdma_preflight.c tools/pdma_preflight_kexec.c
+$(BIN)/pdmactl: tools/pdmactl.c $(PREFLIGHT_SRCS) tools/pdma_preflight.h tools/pdma_preflight_int.h \
+		$(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ tools/pdmactl.c $(PREFLIGHT_SRCS) $(LIBPDMA)
 
 $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -171,6 +180,23 @@ bench: initramfs
 		--initramfs $(BUILD)/initramfs-servicing.cpio --label "pdma-nvme and pdma.ko only"
 	$(PYTHON) bench/nvme_multi_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(INITRAMFS)
+
+# The module alone on Debian's own 6.12 kernel (bookworm-backports): kernel
+# and headers fetched into $(PDMA_CACHE) (never installed on the host),
+# pdma.ko built by DKMS, initramfs in $(BUILD)/stock.
+stock: tools
+	tools/vm/stock.sh $(BUILD)/stock $(TOOLS) $(GUEST_TOOLS)
+
+check-stock: stock
+	$(PYTEST) -ra tests/test_stock_kernel.py $(PYTEST_ARGS)
+
+# DKMS: register the module's sources (dkms.conf); DKMS builds it for each
+# kernel with headers. `make dkms-remove` undoes it.
+dkms:
+	tools/dkms.sh register
+
+dkms-remove:
+	tools/dkms.sh unregister
 
 fuzz:
 	+$(MAKE) -C tests/unit fuzz

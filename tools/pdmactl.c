@@ -8,6 +8,8 @@
  *   pdmactl [-d DEV] info
  *   pdmactl [-d DEV] list
  *   pdmactl range [--modprobe] [CMDLINE_FILE]
+ *   pdmactl [-d DEV] preflight [--append "NEXT CMDLINE"] [--kexec-file]
+ *                              [--load KERNEL [--initrd FILE]]
  *
  * `pdmactl range` prints the module parameters (base= size=) for the
  * first memmap=SIZE$START of the running kernel's command line (or of
@@ -18,7 +20,10 @@
  * claim (state preserved-unclaimed) and `pdmactl free NAME` releases it.
  * SIZE and A take K, M and G suffixes.
  *
- * Exit: 0 done, 1 the kernel refused the operation, 2 usage or I/O error.
+ * preflight checks a servicing kexec before it happens (tools/pdma_preflight.c).
+ *
+ * Exit: 0 done, 1 the kernel refused the operation (preflight: a problem),
+ * 2 usage or I/O error.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +33,7 @@
 #include <string.h>
 
 #include "libpdma/libpdma.h"
+#include "pdma_preflight.h"
 
 static const char *prog = "pdmactl";
 
@@ -35,8 +41,9 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s [-d DEV] alloc NAME SIZE [--align A] [--zero] | free NAME | claim NAME | info | list\n"
-		"       %s range [--modprobe] [CMDLINE_FILE]\n",
-		prog, prog);
+		"       %s range [--modprobe] [CMDLINE_FILE]\n"
+		"       %s [-d DEV] preflight [--append \"NEXT CMDLINE\"] [--kexec-file] [--load KERNEL [--initrd FILE]]\n",
+		prog, prog, prog);
 	return 2;
 }
 
@@ -210,6 +217,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!strcmp(argv[1], "range"))
 		return cmd_range(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "preflight"))
+		return pdma_preflight(dev, argc - 2, argv + 2);
 	ret = pdma_open(dev, &p);
 	if (ret) {
 		fprintf(stderr, "%s: %s: %s\n", prog, dev ? dev : PDMA_DEFAULT_PATH, strerror(-ret));

@@ -65,11 +65,11 @@ pdmavm_kexec() {
 	pdmavm_kexec_exec
 }
 
-# pdmavm_kexec_load [-d WORD]... [-a WORD]...: only load the next kernel
-# (same arguments as pdmavm_kexec), so that a servicing scenario can do the
-# slow part before it quiesces its devices; then pdmavm_kexec_exec.
-pdmavm_kexec_load() {
-	local cmdline drop add w
+# pdmavm_next_cmdline [-d WORD]... [-a WORD]...: print the next kernel's
+# command line: the current one, phase + 1, minus every parameter starting
+# with a -d WORD, plus each -a WORD.
+pdmavm_next_cmdline() {
+	local cmdline drop add
 	cmdline=$(cat /proc/cmdline)
 	add=""
 	while [ $# -gt 0 ]; do
@@ -80,8 +80,19 @@ pdmavm_kexec_load() {
 		esac
 	done
 	cmdline=$(echo "$cmdline" | tr ' ' '\n' | grep -v '^pdmavm\.phase=' | tr '\n' ' ')
-	cmdline="$cmdline$add pdmavm.phase=$((PDMAVM_PHASE + 1))"
-	kexec -s -l /boot/bzImage --initrd=/sys/firmware/initrd --append="$cmdline" || return 1
+	echo "$cmdline$add pdmavm.phase=$((PDMAVM_PHASE + 1))"
+}
+
+# pdmavm_kexec_load [-d WORD]... [-a WORD]...: only load the next kernel
+# (same arguments as pdmavm_kexec), so that a servicing scenario can do the
+# slow part before it quiesces its devices; then pdmavm_kexec_exec.
+# PDMAVM_KEXEC_SYSCALL=kexec_load loads with kexec -l instead of kexec -s,
+# for the loader-safety tests only.
+pdmavm_kexec_load() {
+	local cmdline mode=-s
+	cmdline=$(pdmavm_next_cmdline "$@") || return 2
+	[ "${PDMAVM_KEXEC_SYSCALL:-}" = kexec_load ] && mode=""
+	kexec $mode -l /boot/bzImage --initrd=/sys/firmware/initrd --append="$cmdline" || return 1
 }
 
 # pdmavm_kexec_exec: end this phase and boot the kernel pdmavm_kexec_load
