@@ -33,4 +33,19 @@ vermagic=$(modinfo -F vermagic "$out/dkms/pdma.ko" | cut -d' ' -f1)
 [ "$vermagic" = "$kver" ] || die "DKMS built pdma.ko for '$vermagic', not $kver"
 install -m 0644 "$(realpath "$kdir/vmlinuz")" "$out/vmlinuz"
 echo "$kver" >"$out/kver"
-"$here/mkinitramfs.sh" "$out/initramfs.cpio" "$out/vmlinuz" "$@" "$out/dkms/pdma.ko"
+# pdma.ko uses the kernel's crc32c(), which Debian builds as libcrc32c.ko;
+# libcrc32c needs a crc32c crypto driver first (its softdep). The guest's
+# insmod knows no dependencies, so ship them, numbered in load order, and
+# pdma_load (tools/vm/guest/lib.sh) inserts /lib/modules/NN-*.ko first.
+[ "$(modinfo -F depends "$out/dkms/pdma.ko")" = libcrc32c ] ||
+	die "pdma.ko depends on '$(modinfo -F depends "$out/dkms/pdma.ko")', expected libcrc32c"
+mods=$kdir/root/lib/modules/$kver/kernel
+deps=()
+n=0
+for m in crypto/crc32c_generic lib/libcrc32c; do
+	dep="$out/0$n-$(basename "$m").ko"
+	xz -dc "$mods/$m.ko.xz" >"$dep" || die "$mods/$m.ko.xz: cannot unpack"
+	deps+=("$dep")
+	n=$((n + 1))
+done
+"$here/mkinitramfs.sh" "$out/initramfs.cpio" "$out/vmlinuz" "$@" "${deps[@]}" "$out/dkms/pdma.ko"

@@ -55,6 +55,28 @@ emit_tool() {
 	[ "$rc" = 0 ] || emit "$key.err" "$(cat /tmp/emit_tool.err)"
 }
 
+# nvme_par KEY CMD...: run pdma-nvme -d BDF CMD for each BDF in $BDFS at
+# once, then report each one's JSON as KEY.N (N from 1), its exit status as
+# KEY.N.rc and, when it failed, its stderr as KEY.N.err.
+nvme_par() {
+	local key=$1 n=0 b rc
+	shift
+	for b in $BDFS; do
+		n=$((n + 1))
+		pdma-nvme -d "$b" "$@" >/tmp/par.$n.out 2>/tmp/par.$n.err &
+		eval "pid$n=\$!"
+	done
+	n=0
+	for b in $BDFS; do
+		n=$((n + 1))
+		rc=0
+		eval "wait \$pid$n" || rc=$?
+		emit_json "$key.$n" "$(cat /tmp/par.$n.out)"
+		emit "$key.$n.rc" "$rc"
+		[ "$rc" = 0 ] || emit "$key.$n.err" "$(cat /tmp/par.$n.err)"
+	done
+}
+
 # pdmavm_kexec [-d WORD]... [-a WORD]...: kexec into /boot/bzImage with the
 # same initramfs and the current command line, phase + 1, minus every
 # parameter starting with a -d WORD, plus each -a WORD.
@@ -118,6 +140,11 @@ pdma_load() {
 	*) range=$(pdmactl range 2>/dev/null) || range="" ;;
 	esac
 	dmesg -c >/dev/null
+	# Modules pdma.ko needs on a distribution kernel (tools/vm/stock.sh), in
+	# their numbered order; already loaded is fine.
+	for m in /lib/modules/[0-9][0-9]-*.ko; do
+		[ -e "$m" ] && { insmod "$m" 2>/dev/null || true; }
+	done
 	# $range is two words, base= and size=, split on purpose.
 	# shellcheck disable=SC2086
 	insmod /lib/modules/pdma.ko $range "$@" 2>/tmp/insmod.err || rc=$?
