@@ -27,45 +27,25 @@ QUEUES, DEPTH = 8, 256
 
 LIB = """
 nv() { local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }
-# par KEY CMD... : pdma-nvme -d BDF CMD for each BDF in $BDFS at once, then
-# each one's JSON as KEY.N (N from 1) and exit status.
-par() {
-    local key=$1 n=0 b
-    shift
-    for b in $BDFS; do
-        n=$((n + 1))
-        pdma-nvme -d $b "$@" >/tmp/par.$n.out 2>/tmp/par.$n.err &
-        eval "pid$n=\\$!"
-    done
-    n=0
-    for b in $BDFS; do
-        n=$((n + 1))
-        local rc=0
-        eval "wait \\$pid$n" || rc=$?
-        emit_json $key.$n "$(cat /tmp/par.$n.out)"
-        emit $key.$n.rc $rc
-        [ $rc = 0 ] || emit $key.$n.err "$(cat /tmp/par.$n.err)"
-    done
-}
 """
 
 
 def scenario():
     def saves(load):
-        return [f"pdmavm_kexec_load {load}", f"BDFS='{' '.join(BDFS)}'", "par save save",
+        return [f"pdmavm_kexec_load {load}", f"BDFS='{' '.join(BDFS)}'", "nvme_par save save",
                 "pdmavm_kexec_exec"]
 
     groups = {2: (1, 3), 3: (2, 2), 4: (4,)}
     phases = {1: ["pdma_load", f"BDFS='{' '.join(BDFS)}'",
-                  f"par init init --queues {QUEUES} --depth {DEPTH}",
-                  "par write write 0 --pattern 3 --count 4M"] + saves(KA)}
+                  f"nvme_par init init --queues {QUEUES} --depth {DEPTH}",
+                  "nvme_par write write 0 --pattern 3 --count 4M"] + saves(KA)}
     for n, sizes in groups.items():
         body, first = ["pdma_load"], 0
         for k, size in enumerate(sizes):
-            body += [f"BDFS='{' '.join(BDFS[first:first + size])}'", f"par r{k} restore"]
+            body += [f"BDFS='{' '.join(BDFS[first:first + size])}'", f"nvme_par r{k} restore"]
             first += size
         phases[n] = body + saves(KA if n < 4 else "-d vfio_pci.keep_alive")
-    phases[5] = ["pdma_load", f"BDFS='{BDFS[0]}'", "par full restore"]
+    phases[5] = ["pdma_load", f"BDFS='{BDFS[0]}'", "nvme_par full restore"]
     text = LIB
     for n, body in phases.items():
         text += f"phase_{n}() {{\n" + "\n".join(f"    {x}" for x in body) + "\n}\n"

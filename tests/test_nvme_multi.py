@@ -24,39 +24,19 @@ MB4 = 8192  # blocks of 512 bytes
 
 LIB = """
 nv() { local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }
-# par KEY CMD... : run pdma-nvme -d BDF CMD for each BDF in $BDFS at once,
-# then report each one's JSON as KEY.N (N from 1) and exit status.
-par() {
-    local key=$1 n=0 b
-    shift
-    for b in $BDFS; do
-        n=$((n + 1))
-        pdma-nvme -d $b "$@" >/tmp/par.$n.out 2>/tmp/par.$n.err &
-        eval "pid$n=\\$!"
-    done
-    n=0
-    for b in $BDFS; do
-        n=$((n + 1))
-        local rc=0
-        eval "wait \\$pid$n" || rc=$?
-        emit_json $key.$n "$(cat /tmp/par.$n.out)"
-        emit $key.$n.rc $rc
-        [ $rc = 0 ] || emit $key.$n.err "$(cat /tmp/par.$n.err)"
-    done
-}
 """
 
 
 def scenario():
     all4 = " ".join(BDFS)
     p1 = ["pdma_load", f"BDFS='{all4}'",
-          f"par init init --queues {QUEUES} --depth {DEPTH}"]
+          f"nvme_par init init --queues {QUEUES} --depth {DEPTH}"]
     p1 += [f"nv w{i + 1} -d {b} write 0 --pattern {i + 1} --count {MB4}"
            for i, b in enumerate(BDFS)]
     p1 += [f"pdmavm_kexec_load {KA}"]
     p1 += [f"nv save{i + 1} -d {b} save" for i, b in enumerate(BDFS)]
     p1 += ["pdmavm_kexec_exec"]
-    p2 = ["pdma_load", f"BDFS='{all4}'", "par restore restore"]
+    p2 = ["pdma_load", f"BDFS='{all4}'", "nvme_par restore restore"]
     p2 += [f"nv v{i + 1} -d {b} verify 0 --pattern {i + 1} --count {MB4}"
            for i, b in enumerate(BDFS)]
     p2 += [f"nv w{i + 1} -d {b} write {MB4} --pattern {10 + i} --count {MB4}"
@@ -64,8 +44,8 @@ def scenario():
     p2 += [f"pdmavm_kexec_load {KA}"]
     p2 += [f"nv save{i + 1} -d {b} save" for i, b in enumerate(BDFS)]
     p2 += ["pdmavm_kexec_exec"]
-    p3 = ["pdma_load", f"BDFS='{BDFS[0]}'", "par alone restore",
-          f"BDFS='{' '.join(BDFS[1:])}'", "par three restore"]
+    p3 = ["pdma_load", f"BDFS='{BDFS[0]}'", "nvme_par alone restore",
+          f"BDFS='{' '.join(BDFS[1:])}'", "nvme_par three restore"]
     p3 += [f"nv v{i + 1} -d {b} verify" for i, b in enumerate(BDFS)]
     text = LIB
     for n, body in ((1, p1), (2, p2), (3, p3)):
