@@ -37,17 +37,18 @@ static u32 pdma_shift_apply(const u32 *tab, u32 crc)
  *
  * A commit moves CRCs past the slots that follow a change. A shift is
  * linear in the CRC, so a shift by 2^j slots is 32 words, the shift of
- * each CRC bit: the first row from the kernel's __crc32c_le_shift(), each
- * next one by applying the previous twice. Shifting past k slots then
+ * each CRC bit: the first row is the CRC32C of one zero slot started from
+ * that bit (a raw CRC over zeros is exactly the shift; 7.x removed
+ * __crc32c_le_shift()), each next one by applying the previous twice. Shifting past k slots then
  * costs one table application per set bit of k, whatever the capacity.
  */
 void pdma_shift_init(struct pdma_core *core)
 {
+	static const struct pdma_table_entry zero;
 	int i, j;
 
 	for (i = 0; i < 32; i++)
-		core->shift[0][i] = __crc32c_le_shift(1U << i,
-						      sizeof(struct pdma_table_entry));
+		core->shift[0][i] = pdma_crc32c(1U << i, &zero, sizeof(zero));
 	for (j = 1; j < PDMA_SHIFT_ROWS; j++)
 		for (i = 0; i < 32; i++)
 			core->shift[j][i] = pdma_shift_apply(core->shift[j - 1],
