@@ -19,13 +19,19 @@ tree=$("$top/tools/vm/kernel.sh" tree)
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-# The uapi headers of this tree, as kselftest's KHDR_INCLUDES expects.
-make -C "$tree" -s ARCH=x86_64 headers INSTALL_HDR_PATH="$out/usr" >/dev/null
-make -C "$tree" -s ARCH=x86_64 headers_install INSTALL_HDR_PATH="$out/usr" >/dev/null
+# The uapi headers of this tree in its usr/include, where kselftest's
+# KHDR_INCLUDES looks (headers_install would need rsync).
+make -C "$tree" -s ARCH=x86_64 headers >/dev/null
 for t in vfio liveupdate; do
+	mkdir -p "$out/$t"
+	extra="-static"
+	# An upstream build break of 7.2.13's vfio selftests (see the header).
+	if [ "$t" = vfio ] && ! grep -rqs 'calloc_assert(size_t' "$tree/tools/testing/selftests/vfio/lib"; then
+		extra="$extra -include $top/tools/vm/selftests-fix/calloc_assert.h"
+	fi
 	make -C "$tree/tools/testing/selftests/$t" -s ARCH=x86_64 \
-		OUTPUT="$out/$t" KHDR_INCLUDES="-isystem $out/usr/include" \
-		LDFLAGS="-static -pthread" EXTRA_CFLAGS="-static" >"$out/$t.log" 2>&1 ||
+		OUTPUT="$out/$t" KHDR_INCLUDES="-isystem $tree/usr/include" \
+		LDFLAGS="-static -pthread" EXTRA_CFLAGS="$extra" >"$out/$t.log" 2>&1 ||
 		{ tail -n 20 "$out/$t.log" >&2; echo "selftests.sh: building $t failed, see $out/$t.log" >&2; exit 1; }
 done
 ls "$out/vfio/vfio_pci_device_test" "$out/liveupdate/luo_kexec_simple" >/dev/null
