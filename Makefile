@@ -179,6 +179,8 @@ initramfs: kernel modules
 # commit built against the test kernel) do not apply.
 KVER_ONLY_612 := tests/test_stock_kernel.py tests/test_pdma_upgrade.py
 check: initramfs
+	@# 7.x: the same kernel without the series, the stock twin of tests/mainline
+	@if [ "$(KVER)" != 6.12 ]; then KSERIES=none tools/vm/kernel.sh build >/dev/null; fi
 	$(PYTEST) -ra tests $(if $(filter-out 6.12,$(KVER)),$(addprefix --ignore=,$(KVER_ONLY_612))) \
 		$(PYTEST_ARGS)
 

@@ -11,7 +11,7 @@
 #   kernel.sh build   build it unless already built (prints the directory)
 #
 # Environment: PDMA_CACHE (default ~/.cache/pdma), KCONFIG (default|debug),
-#              KVER (6.12, the default, or 7.2),
+#              KVER (6.12, the default, or 7.2), KSERIES=none (no patches),
 #              SRC_TARBALL (default: the tarball of linux-source-$KVER).
 #
 # Each kernel version has its own series: kmod/patches/*.patch for 6.12,
@@ -51,6 +51,12 @@ case "$kver" in
 *) die "unknown KVER='$kver' (expected 6.12 or 7.2)" ;;
 esac
 [ -e "$top/kernel/pdma-$kver.config" ] && fragments+=("$top/kernel/pdma-$kver.config")
+# KSERIES=none: the same kernel without the series, the stock twin that the
+# upstream selftests are compared against (tests/mainline).
+if [ "${KSERIES:-}" = none ]; then
+	series=/nonexistent
+	prefix=$prefix-noseries
+fi
 
 patches=()
 for p in "$series"/*.patch; do
