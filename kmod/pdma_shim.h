@@ -18,9 +18,11 @@
 #include <linux/crc32.h>
 #include <linux/limits.h>
 #include <linux/random.h>
+#include <linux/rbtree_augmented.h>
 #include <linux/sched.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -122,6 +124,23 @@ static inline u64 siphash(const void *data, size_t len, const siphash_key_t *key
 /* The kernel's lib/crc32.c, compiled for userspace likewise. */
 u32 __crc32c_le(u32 crc, unsigned char const *p, size_t len);
 u32 __crc32c_le_shift(u32 crc, size_t len);
+
+/*
+ * The kernel's augmented rbtree: tools/lib/rbtree.c with its headers from
+ * the kernel tree's tools/include, which the userspace builds search after
+ * the system headers (tools/kshim/ksrc.mk), as tools/testing/memblock
+ * does. The system's <linux/kernel.h> is the uapi one, hence container_of.
+ */
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+#include <linux/rbtree_augmented.h>
+
+/* The kernel's lib/sort.c, compiled for userspace likewise. */
+void sort(void *base, size_t num, size_t size,
+	  int (*cmp_func)(const void *a, const void *b),
+	  void (*swap_func)(void *a, void *b, int size));
 
 /* Same contract as the kernel's get_random_u64(). */
 static inline u64 get_random_u64(void)

@@ -30,7 +30,7 @@
 #define DATA_SIZE	(2ULL << 30)
 #define DATA_START	(1ULL << 20)
 #define PAGE		4096ULL
-#define NOINLINE	__attribute__((noinline))
+#define NOINLINE	__attribute__((__noinline__))
 
 struct top {
 	u32 id;

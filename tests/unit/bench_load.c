@@ -27,7 +27,7 @@
 #define CAP		4096
 #define BASE		0x100000000ULL
 #define SIZE		(2ULL << 30)
-#define NOINLINE	__attribute__((noinline))
+#define NOINLINE	__attribute__((__noinline__))
 
 static struct pdma_layout lay;
 static u8 *mem;
