@@ -249,9 +249,8 @@ int pdma_core_format(struct pdma_core *core)
 	core->nr_free_slots = core->capacity;
 	for (i = 0; i < core->capacity; i++)
 		core->free_slots[i] = core->capacity - 1 - i;
-	pdma_extents_init(&core->ext, core->pool, core->sort,
-			  core->capacity + 1, core->base, core->data_offset,
-			  core->size);
+	pdma_extents_init(&core->ext, core->pool, core->capacity + 1,
+			  core->base, core->data_offset, core->size);
 
 	pdma_write_zero(core, 0, magic);
 	pdma_write_zero(core, core->copy_size, core->copy_size);

@@ -169,6 +169,7 @@ void pdma_core_destroy(struct pdma_core *core)
 	}
 	kvfree(core->free_slots);
 	kvfree(core->sort);
+	kvfree(core->bucket);
 	kvfree(core->pool);
 	kvfree(core);
 }
@@ -231,11 +232,12 @@ int pdma_core_create(const struct pdma_core_config *cfg,
 	}
 	core->free_slots = kvcalloc(cap, sizeof(u32), GFP_KERNEL);
 	core->sort = kvcalloc(2 * ((size_t)cap + 1), sizeof(u64), GFP_KERNEL);
+	core->bucket = kvcalloc(cap, sizeof(u32), GFP_KERNEL);
 	core->pool = kvcalloc((size_t)cap + 1, sizeof(*core->pool), GFP_KERNEL);
-	if (!core->free_slots || !core->sort || !core->pool)
+	if (!core->free_slots || !core->sort || !core->bucket || !core->pool)
 		goto nomem;
-	pdma_extents_init(&core->ext, core->pool, core->sort, cap + 1,
-			  core->base, core->data_offset, core->size);
+	pdma_extents_init(&core->ext, core->pool, cap + 1, core->base,
+			  core->data_offset, core->size);
 	pdma_crc32c(0, NULL, 0);
 	pdma_shift_init(core);
 	*corep = core;
