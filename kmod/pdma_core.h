@@ -407,7 +407,7 @@ static inline size_t pdma_img_bytes(const struct pdma_core *core)
 	       (size_t)core->capacity * sizeof(struct pdma_table_entry);
 }
 
-/* Shared between pdma_core.c and pdma_table.c, not for callers. */
+/* Shared between the core's files, not for callers. */
 bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash);
 u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 		    const struct pdma_table_entry *ent, const char *name,
@@ -415,6 +415,9 @@ u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
 		    u32 slot, u32 hv);
 void pdma_names_clear(const struct pdma_core *core, struct pdma_names *nm);
+void pdma_fill(const struct pdma_core *core, u32 slot,
+	       struct pdma_core_entry *out);
+s64 pdma_find(const struct pdma_core *core, const char *name);
 void pdma_commit(struct pdma_core *core);
 void pdma_slot_begin(struct pdma_core *core, u32 slot);
 void pdma_slot_end(struct pdma_core *core, u32 slot);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The pdma core (pdma_core.c, pdma_alloc.c, pdma_crc32c.c) is built both
- * into the kernel module and into userspace tests, fuzzers and pdma-dump,
- * so that all of them agree on the table format by construction. This shim
+ * The pdma core (the sources kmod/core.mk lists) is built both into the
+ * kernel module and into userspace tests, fuzzers and pdma-dump, so that
+ * all of them agree on the table format by construction. This shim
  * is the only place that differs: in the kernel it pulls in the real
  * headers, in userspace it maps the handful of kernel names the core uses
  * onto libc.
