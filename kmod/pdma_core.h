@@ -339,7 +339,7 @@ struct pdma_names {
  * @data_offset:   start of the data area
  * @capacity:      slots
  * @bucket_mask:   name hash buckets - 1
- * @hash_key:      siphash key of the name hash, random per core
+ * @hash_key:      hsiphash key of the name hash, random per core
  * @table:         readable mapping of the table area
  * @ops:           store hook, NULL for inspection only
  * @ctx:           passed to @ops
@@ -351,7 +351,7 @@ struct pdma_names {
  * @img:           [0] live shadow of the current copy, [1] scratch
  * @names:         [0] live name hash, [1] scratch
  * @sort:          2 * (capacity + 1) sort keys
- * @bucket:        capacity bucket ends, for sorting the keys
+ * @bucket:        2 * capacity bucket ends, for sorting the keys
  * @pool:          capacity + 1 extent nodes
  * @ext:           free extents of the data area
  * @reserved_bytes: bytes taken from @ext by pdma_core_reserve() and not
@@ -360,7 +360,6 @@ struct pdma_names {
  *                 header as in @hdr_last, kept current slot by slot
  * @scratch_crc:   the same for the scratch image, set by validation
  * @slot_crc0:     zero-start CRC of the slot given to pdma_slot_begin()
- * @shift:         [j][i]: bit i of a CRC shifted past 2^j slots
  * @hdr_last:      header of the last commit, crc32c zero
  * @nr_dirty:      slots listed in @dirty: [0] changed since the last
  *                 commit, [1] changed by it; %PDMA_DIRTY_ALL for all
@@ -373,7 +372,7 @@ struct pdma_core {
 	u64 data_offset;
 	u32 capacity;
 	u32 bucket_mask;
-	siphash_key_t hash_key;
+	hsiphash_key_t hash_key;
 	const u8 *table;
 	const struct pdma_core_ops *ops;
 	void *ctx;
@@ -392,7 +391,6 @@ struct pdma_core {
 	u32 img_crc;
 	u32 scratch_crc;
 	u32 slot_crc0;
-	u32 shift[PDMA_SHIFT_ROWS][32];
 	struct pdma_table_header hdr_last;
 	u32 nr_dirty[2];
 	u32 dirty[2][PDMA_DIRTY_MAX];
@@ -408,7 +406,8 @@ static inline size_t pdma_img_bytes(const struct pdma_core *core)
 }
 
 /* Shared between the core's files, not for callers. */
-bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash);
+bool pdma_name_check(const char *name, const hsiphash_key_t *key,
+		     u32 *hash);
 u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 		    const struct pdma_table_entry *ent, const char *name,
 		    u32 hv);
@@ -421,8 +420,8 @@ s64 pdma_find(const struct pdma_core *core, const char *name);
 void pdma_commit(struct pdma_core *core);
 void pdma_slot_begin(struct pdma_core *core, u32 slot);
 void pdma_slot_end(struct pdma_core *core, u32 slot);
-void pdma_crc_resync(struct pdma_core *core);
-void pdma_shift_init(struct pdma_core *core);
+void pdma_preserve_all(struct pdma_core *core);
+void pdma_shift_init(void);
 u32 pdma_crc_full(const struct pdma_core *core);
 
 int pdma_core_layout(u64 base, u64 size, u32 capacity,

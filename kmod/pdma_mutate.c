@@ -278,23 +278,13 @@ int pdma_core_claim(struct pdma_core *core, const char *name,
 int pdma_core_adopt(struct pdma_core *core)
 {
 	struct pdma_table_header *h = core->img[0].hdr;
-	struct pdma_table_entry *e;
 	int ret;
-	u32 i;
 
 	ret = pdma_writable(core);
 	if (ret)
 		return ret;
-	for (i = 0; i < core->capacity; i++) {
-		if (!(i & PDMA_RESCHED_MASK))
-			cond_resched();
-		e = &core->img[0].ent[i];
-		if (e->state == cpu_to_le32(PDMA_ENTRY_ALLOCATED) ||
-		    e->state == cpu_to_le32(PDMA_ENTRY_CLAIMED))
-			e->state = cpu_to_le32(PDMA_ENTRY_PRESERVED);
-	}
+	pdma_preserve_all(core);
 	h->adopt_count = cpu_to_le32(le32_to_cpu(h->adopt_count) + 1);
-	pdma_crc_resync(core);
 	pdma_commit(core);
 	return 0;
 }

@@ -105,20 +105,23 @@ static inline bool mem_is_zero(const void *s, size_t n)
 /*
  * The kernel's lib/siphash.c, compiled for userspace as it is (see
  * tools/kshim/ksrc.mk); without CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS the
- * kernel's siphash() also ends in __siphash_unaligned() for unaligned data.
+ * kernel's hsiphash() also ends in __hsiphash_unaligned() for unaligned
+ * data. On 64-bit, as here, HalfSipHash is SipHash-1-3.
  */
-struct pdma_siphash_key {
-	u64 key[2];
+struct pdma_hsiphash_key {
+	unsigned long key[2];
 };
 
-/* Same layout as the kernel's siphash_key_t, which lib/siphash.c takes. */
-#define siphash_key_t struct pdma_siphash_key
+/* Same layout as the kernel's hsiphash_key_t, which lib/siphash.c takes. */
+#define hsiphash_key_t struct pdma_hsiphash_key
 
-u64 __siphash_unaligned(const void *data, size_t len, const siphash_key_t *key);
+u32 __hsiphash_unaligned(const void *data, size_t len,
+			 const hsiphash_key_t *key);
 
-static inline u64 siphash(const void *data, size_t len, const siphash_key_t *key)
+static inline u32 hsiphash(const void *data, size_t len,
+			   const hsiphash_key_t *key)
 {
-	return __siphash_unaligned(data, len, key);
+	return __hsiphash_unaligned(data, len, key);
 }
 
 /* The kernel's lib/crc32.c, compiled for userspace likewise. */
@@ -142,14 +145,11 @@ void sort(void *base, size_t num, size_t size,
 	  int (*cmp_func)(const void *a, const void *b),
 	  void (*swap_func)(void *a, void *b, int size));
 
-/* Same contract as the kernel's get_random_u64(). */
-static inline u64 get_random_u64(void)
+/* Same contract as the kernel's get_random_bytes(). */
+static inline void get_random_bytes(void *buf, size_t len)
 {
-	u64 v;
-
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+	if (getrandom(buf, len, 0) != (ssize_t)len)
 		abort();
-	return v;
 }
 
 #endif /* __KERNEL__ */

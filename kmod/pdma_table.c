@@ -230,43 +230,52 @@ static int pdma_key_cmp(const void *a, const void *b)
  * second half of core->sort. sort() (lib/sort.c, a heapsort) alone costs
  * O(n log n) calls through its comparison pointer: 4096 keys took 5 times
  * as long as the CRC32C of the whole table. So one counting pass first
- * spreads the keys over n buckets of equal offset span, in order, and
- * sort() orders each bucket that got more than one key. Offsets spread
- * over the region, so buckets hold O(1) keys and the whole is O(n); keys
- * crowded into a few buckets cost sort()'s O(n log n), never more.
+ * spreads the keys over 2n buckets of equal span between the lowest and
+ * the highest page, in order; a bucket of two keys is ordered in place and
+ * sort() orders each larger one. Buckets then hold half a key on average
+ * when the entries spread over their span, which first fit makes the rule,
+ * and the whole is O(n); keys crowded into a few buckets cost sort()'s
+ * O(n log n) at worst.
  */
 static u64 *pdma_sort_keys(struct pdma_core *core, const u64 *keys, u32 n)
 {
-	const u64 pages = core->size / PDMA_PAGE_SIZE;
-	u64 *out = core->sort + core->capacity + 1;
-	u32 *end = core->bucket, i, b, c, sum;
-	unsigned int shift = PDMA_SORT_IDX_BITS;
+	u64 *out = core->sort + core->capacity + 1, lo = U64_MAX, hi = 0, pg, t;
+	u32 *end = core->bucket, nb = 2 * n, i, b, c, sum;
+	unsigned int shift = 0;
 
 	if (n < 2) {
 		memcpy(out, keys, n * sizeof(*out));
 		return out;
 	}
-	/*
-	 * Bucket of a key: its page number >> (shift - PDMA_SORT_IDX_BITS).
-	 * Page numbers fit 40 bits and n >= 2, so shift stays below 64.
-	 */
-	while ((pages - 1) >> (shift - PDMA_SORT_IDX_BITS) >= n)
+	for (i = 0; i < n; i++) {
+		pg = keys[i] >> PDMA_SORT_IDX_BITS;
+		lo = pg < lo ? pg : lo;
+		hi = pg > hi ? pg : hi;
+	}
+	/* Bucket of a key: (page - lo) >> shift, below nb; page < 2^40. */
+	while ((hi - lo) >> shift >= nb)
 		shift++;
-	memset(end, 0, n * sizeof(*end));
+	memset(end, 0, nb * sizeof(*end));
 	for (i = 0; i < n; i++)
-		end[keys[i] >> shift]++;
-	for (sum = 0, b = 0; b < n; b++) {
+		end[((keys[i] >> PDMA_SORT_IDX_BITS) - lo) >> shift]++;
+	for (sum = 0, b = 0; b < nb; b++) {
 		c = end[b];
 		end[b] = sum;
 		sum += c;
 	}
 	for (i = 0; i < n; i++)
-		out[end[keys[i] >> shift]++] = keys[i];
+		out[end[((keys[i] >> PDMA_SORT_IDX_BITS) - lo) >> shift]++] = keys[i];
 	/* end[b] is now where bucket b ends, and bucket b + 1 starts. */
-	for (i = 0, b = 0; b < n; i = end[b++])
-		if (end[b] - i > 1)
-			sort(out + i, end[b] - i, sizeof(*out), pdma_key_cmp,
-			     NULL);
+	for (i = 0, b = 0; b < nb; i = end[b++]) {
+		c = end[b] - i;
+		if (c == 2 && out[i] > out[i + 1]) {
+			t = out[i];
+			out[i] = out[i + 1];
+			out[i + 1] = t;
+		} else if (c > 2) {
+			sort(out + i, c, sizeof(*out), pdma_key_cmp, NULL);
+		}
+	}
 	return out;
 }
 
