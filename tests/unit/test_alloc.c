@@ -544,7 +544,7 @@ static int name_check_matches_reference(void)
 {
 	static const u8 bytes[] = { 0x01, 0x1b, 0x1f, 0x20, 0x7e, 0x7f, 0x80,
 				    0x81, 0x9f, 0xa0, 0xfe, 0xff, 'a', 'z' };
-	const siphash_key_t key = { { 42, 43 } };
+	const hsiphash_key_t key = { { 42, 43 } };
 	u8 n[PDMA_NAME_MAX], m[PDMA_NAME_MAX];
 	u32 h1, h2;
 	u64 seed = 7;
