@@ -32,12 +32,13 @@ TOOLS := $(BIN)/pdmactl $(BIN)/pdma-dump
 # The pure core, compiled unchanged into the module, tests/unit and pdma-dump.
 include kmod/core.mk
 CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
-# ... and the kernel's lib/ sources it calls (siphash), from the built 6.12
-# tree whatever KVER is: userspace builds are the same for every kernel.
+# ... and the kernel's own sources it calls (siphash, crc32, sort, rbtree),
+# from the built 6.12 tree whatever KVER is: userspace builds are the same
+# for every kernel.
 KTREE ?= $(shell KVER=6.12 tools/vm/kernel.sh tree)
 PDMA_TOP := $(CURDIR)
 include tools/kshim/ksrc.mk
-KOBJS := $(addprefix $(BUILD)/obj/k_,$(notdir $(KSRCS:.c=.o)))
+KOBJS := $(addprefix $(BUILD)/obj/,$(KOBJ_NAMES))
 # Guest-side test helpers; everything is linked statically so one binary
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
@@ -116,9 +117,14 @@ $(BUILD)/obj/k_%.o: $(KTREE)/lib/%.c tools/kshim/kshim.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -Wall $(KSRC_CFLAGS) -c -o $@ $<
 
+$(BUILD)/obj/kt_%.o: $(KTREE)/tools/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall $(KTOOLS_CFLAGS) -c -o $@ $<
+
 $(BIN)/pdma-dump: $(DUMP_SRCS) tools/pdma_dump_report.h $(CORE_SRCS) $(KOBJS) $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(KOBJS) $(LIBPDMA)
+	$(CC) -static $(CFLAGS_TOOLS) $(KCORE_CFLAGS) -Itools -o $@ $(DUMP_SRCS) $(CORE_SRCS) $(KOBJS) \
+		$(LIBPDMA)
 
 # pdmactl, with its preflight check in files of its own.
 PREFLIGHT_SRCS := tools/pdma_preflight.c tools/pdma_preflight_kexec.c

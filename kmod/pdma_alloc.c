@@ -2,214 +2,73 @@
 /*
  * Free-extent allocator of the pdma data area.
  *
- * Free space is kept as maximal extents (no two of them adjacent). With n
- * allocations there are at most n + 1 gaps between them, so a pool of
- * capacity + 1 nodes, allocated once, can never run out: alloc and free
+ * Free space is kept as maximal extents (no two of them adjacent) in one
+ * augmented rbtree keyed by start, the way mm/vmalloc.c keeps its free
+ * vmap areas: every node also holds the length of the longest extent in
+ * its subtree (@subtree_max, kept by the RB_DECLARE_CALLBACKS_MAX
+ * callbacks), so a descent skips every subtree that has nothing long
+ * enough.
+ *
+ * With n allocations there are at most n + 1 gaps between them, so a pool
+ * of capacity + 1 nodes, allocated once, can never run out: alloc and free
  * never allocate memory and cannot fail half-way.
  *
- * Every extent sits in two AVL trees:
- *
- * - by (len, start): best fit is the leftmost extent with len >= size;
- * - by start: on free, the neighbours to coalesce with are the floor and
- *   the ceiling of the freed offset.
+ * Policy: address-ordered first fit, the lowest extent that holds the
+ * request once aligned. It is what the tree answers in O(log n), as for
+ * vmalloc; best fit would need a second index by size, the second tree
+ * this replaced. Address-ordered first fit fragments about as little as
+ * best fit on real traces (Wilson et al., "Dynamic Storage Allocation: A
+ * Survey and Critical Review", 1995), keeps long-lived buffers packed low
+ * and leaves the largest extent at the top of the range.
  *
  * Cost, n = number of free extents:
  *
- * - alloc: O(log n + k). k counts the extents of len in [size, size +
- *   align - 4K) that alignment pushed past their end; any extent of len >=
- *   size + align - 4K fits, which bounds the walk. k = 0 for page
- *   alignment. Ties go to the lowest offset, so results are deterministic.
- * - free: O(log n).
- * - rebuild after a table load (append in offset order, then seal): O(n).
- *   The by-start tree is built balanced straight from the ordered nodes,
- *   the by-size tree from a stable radix sort of them.
+ * - alloc: O(log n + k). k counts the extents long enough for @size that
+ *   alignment pushed past their end, all visited in address order before
+ *   the one that fits; k = 0 for page alignment.
+ * - free: O(log n), coalescing with the neighbours found on the way down.
+ * - rebuild after a table load (append in offset order, then seal): O(n)
+ *   amortised, every node linked at the rightmost leaf.
  */
 
 #include "pdma_shim.h"
 #include "pdma_core.h"
 
-static inline struct pdma_extent *pdma_ext(const struct pdma_avl *n, int t)
+static inline struct pdma_extent *pdma_ext(const struct rb_node *n)
 {
-	return (struct pdma_extent *)((const char *)(n - t) -
-				      offsetof(struct pdma_extent, node));
+	return rb_entry(n, struct pdma_extent, rb);
 }
 
-static inline int pdma_avl_h(const struct pdma_avl *n)
+static inline u64 pdma_ext_len(const struct pdma_extent *e)
 {
-	return n ? n->height : 0;
+	return e->len;
 }
 
-static void pdma_avl_update(struct pdma_avl *n)
-{
-	int l = pdma_avl_h(n->left), r = pdma_avl_h(n->right);
+RB_DECLARE_CALLBACKS_MAX(static, pdma_ext_cb, struct pdma_extent, rb, u64,
+			 subtree_max, pdma_ext_len)
 
-	n->height = 1 + (l > r ? l : r);
+/* Longest extent in the subtree at @n, 0 for an empty one. */
+static inline u64 pdma_max(const struct rb_node *n)
+{
+	return n ? pdma_ext(n)->subtree_max : 0;
 }
 
-static void pdma_avl_relink(struct pdma_avl **root, struct pdma_avl *parent,
-			    struct pdma_avl *old, struct pdma_avl *new)
+static void pdma_insert(struct pdma_extents *ex, struct pdma_extent *e)
 {
-	if (!parent)
-		*root = new;
-	else if (parent->left == old)
-		parent->left = new;
-	else
-		parent->right = new;
-}
-
-/* Rotate @x down to the left; its right child takes its place. */
-static struct pdma_avl *pdma_avl_rot_left(struct pdma_avl **root,
-					  struct pdma_avl *x)
-{
-	struct pdma_avl *y = x->right;
-
-	x->right = y->left;
-	if (y->left)
-		y->left->parent = x;
-	y->parent = x->parent;
-	pdma_avl_relink(root, x->parent, x, y);
-	y->left = x;
-	x->parent = y;
-	pdma_avl_update(x);
-	pdma_avl_update(y);
-	return y;
-}
-
-static struct pdma_avl *pdma_avl_rot_right(struct pdma_avl **root,
-					   struct pdma_avl *x)
-{
-	struct pdma_avl *y = x->left;
-
-	x->left = y->right;
-	if (y->right)
-		y->right->parent = x;
-	y->parent = x->parent;
-	pdma_avl_relink(root, x->parent, x, y);
-	y->right = x;
-	x->parent = y;
-	pdma_avl_update(x);
-	pdma_avl_update(y);
-	return y;
-}
-
-static struct pdma_avl *pdma_avl_balance(struct pdma_avl **root,
-					 struct pdma_avl *n)
-{
-	int bf = pdma_avl_h(n->left) - pdma_avl_h(n->right);
-
-	if (bf > 1) {
-		if (pdma_avl_h(n->left->left) < pdma_avl_h(n->left->right))
-			pdma_avl_rot_left(root, n->left);
-		return pdma_avl_rot_right(root, n);
-	}
-	if (bf < -1) {
-		if (pdma_avl_h(n->right->right) < pdma_avl_h(n->right->left))
-			pdma_avl_rot_right(root, n->right);
-		return pdma_avl_rot_left(root, n);
-	}
-	pdma_avl_update(n);
-	return n;
-}
-
-/*
- * Rebalance from @n up after an insert below it or an erase below it. Once
- * a subtree is balanced and has its old height nothing above it changes,
- * so the walk stops there: O(1) amortised rotations, O(log n) worst case.
- */
-static void pdma_avl_fixup(struct pdma_avl **root, struct pdma_avl *n)
-{
-	int old;
-
-	while (n) {
-		old = n->height;
-		n = pdma_avl_balance(root, n);
-		if (n->height == old)
-			break;
-		n = n->parent;
-	}
-}
-
-static void pdma_avl_erase(struct pdma_avl **root, struct pdma_avl *n)
-{
-	struct pdma_avl *s, *fix, *c;
-
-	if (n->left && n->right) {
-		/* Move the in-order successor into n's place. */
-		s = n->right;
-		while (s->left)
-			s = s->left;
-		if (s->parent == n) {
-			fix = s;
-		} else {
-			fix = s->parent;
-			fix->left = s->right;
-			if (s->right)
-				s->right->parent = fix;
-			s->right = n->right;
-			n->right->parent = s;
-		}
-		s->left = n->left;
-		n->left->parent = s;
-		s->height = n->height;
-		s->parent = n->parent;
-		pdma_avl_relink(root, n->parent, n, s);
-		pdma_avl_fixup(root, fix);
-		return;
-	}
-	c = n->left ? n->left : n->right;
-	if (c)
-		c->parent = n->parent;
-	pdma_avl_relink(root, n->parent, n, c);
-	pdma_avl_fixup(root, n->parent);
-}
-
-static struct pdma_avl *pdma_avl_next(struct pdma_avl *n)
-{
-	if (n->right) {
-		n = n->right;
-		while (n->left)
-			n = n->left;
-		return n;
-	}
-	while (n->parent && n->parent->right == n)
-		n = n->parent;
-	return n->parent;
-}
-
-static struct pdma_avl *pdma_avl_first(struct pdma_avl *n)
-{
-	while (n && n->left)
-		n = n->left;
-	return n;
-}
-
-/* Tree order: by start, or by (len, start). */
-static bool pdma_before(const struct pdma_extent *a,
-			const struct pdma_extent *b, int t)
-{
-	if (t == PDMA_BY_SIZE && a->len != b->len)
-		return a->len < b->len;
-	return a->start < b->start;
-}
-
-static void pdma_insert(struct pdma_extents *ex, struct pdma_extent *e, int t)
-{
-	struct pdma_avl **link = &ex->root[t], *parent = NULL;
-	struct pdma_avl *n = &e->node[t];
+	struct rb_node **link = &ex->root.rb_node, *parent = NULL;
 
 	while (*link) {
 		parent = *link;
-		if (pdma_before(e, pdma_ext(parent, t), t))
-			link = &parent->left;
+		if (e->start < pdma_ext(parent)->start)
+			link = &parent->rb_left;
 		else
-			link = &parent->right;
+			link = &parent->rb_right;
 	}
-	n->left = NULL;
-	n->right = NULL;
-	n->parent = parent;
-	n->height = 1;
-	*link = n;
-	pdma_avl_fixup(&ex->root[t], parent);
+	e->subtree_max = e->len;
+	rb_link_node(&e->rb, parent, link);
+	/* The new leaf may raise the maxima above it, before rebalancing. */
+	pdma_ext_cb_propagate(parent, NULL);
+	rb_insert_augmented(&e->rb, &ex->root, &pdma_ext_cb);
 }
 
 static struct pdma_extent *pdma_get_node(struct pdma_extents *ex, u64 start,
@@ -237,8 +96,7 @@ static void pdma_put_node(struct pdma_extents *ex, struct pdma_extent *e)
  */
 void pdma_extents_reset(struct pdma_extents *ex)
 {
-	ex->root[PDMA_BY_OFF] = NULL;
-	ex->root[PDMA_BY_SIZE] = NULL;
+	ex->root = RB_ROOT;
 	ex->free_nodes = NULL;
 	ex->nr_used = 0;
 	ex->free_bytes = 0;
@@ -250,7 +108,7 @@ void pdma_extents_reset(struct pdma_extents *ex)
  * @start: page aligned, above the end of the previous extent plus a page
  * @len:   page aligned, non-zero
  *
- * Extents must come in increasing, non-adjacent order; the trees are built
+ * Extents must come in increasing, non-adjacent order; the tree is built
  * by pdma_extents_seal() afterwards.
  *
  * Return: 0, -EINVAL if out of order or range, -ENOMEM if the pool is full.
@@ -276,62 +134,33 @@ int pdma_extents_append(struct pdma_extents *ex, u64 start, u64 len)
 	return 0;
 }
 
-/* Balanced subtree of pool nodes items[lo..hi) (identity if !items). */
-static struct pdma_avl *pdma_build(struct pdma_extents *ex, const u64 *items,
-				   u32 lo, u32 hi, struct pdma_avl *parent,
-				   int t)
-{
-	u32 mid = lo + (hi - lo) / 2;
-	struct pdma_avl *n;
-
-	if (lo >= hi)
-		return NULL;
-	n = &ex->pool[items ? (u32)(items[mid] & PDMA_SORT_IDX_MASK) : mid].node[t];
-	n->parent = parent;
-	n->left = pdma_build(ex, items, lo, mid, n, t);
-	n->right = pdma_build(ex, items, mid + 1, hi, n, t);
-	pdma_avl_update(n);
-	return n;
-}
-
-static unsigned int pdma_bits(u64 v)
-{
-	unsigned int bits = 0;
-
-	while (v) {
-		bits++;
-		v >>= 1;
-	}
-	return bits;
-}
-
 /**
- * pdma_extents_seal() - build the trees after pdma_extents_append()
+ * pdma_extents_seal() - build the tree after pdma_extents_append()
  * @ex: allocator
  *
- * O(n): midpoint recursion over nodes already in offset order gives a
- * balanced by-start tree, and a stable radix sort on the length gives the
- * (len, start) order of the by-size tree.
+ * The nodes are already in offset order, so each one is linked as the
+ * right child of the previous one (the rightmost leaf stays the last one
+ * linked through any rebalancing) and recoloured by rb_insert_color(),
+ * O(1) amortised; the subtree maxima then come from one post-order pass.
+ * O(n) in all, with no key comparison.
  */
 void pdma_extents_seal(struct pdma_extents *ex)
 {
-	u64 *a = ex->scratch, *sorted, max = 0;
-	u32 i, n = ex->nr_used;
+	struct rb_node *last = NULL, *n;
+	u32 i;
 
-	for (i = n; i < ex->nr_pool; i++) {
+	for (i = 0; i < ex->nr_used; i++) {
+		n = &ex->pool[i].rb;
+		rb_link_node(n, last, last ? &last->rb_right : &ex->root.rb_node);
+		rb_insert_color(n, &ex->root);
+		last = n;
+	}
+	for (n = rb_first_postorder(&ex->root); n; n = rb_next_postorder(n))
+		pdma_ext_cb_compute_max(pdma_ext(n), false);
+	for (i = ex->nr_pool; i-- > ex->nr_used;) {
 		ex->pool[i].next_free = ex->free_nodes;
 		ex->free_nodes = &ex->pool[i];
 	}
-	ex->root[PDMA_BY_OFF] = pdma_build(ex, NULL, 0, n, NULL, PDMA_BY_OFF);
-	for (i = 0; i < n; i++) {
-		a[i] = (ex->pool[i].len / PDMA_PAGE_SIZE) << PDMA_SORT_IDX_BITS | i;
-		if (ex->pool[i].len > max)
-			max = ex->pool[i].len;
-	}
-	sorted = pdma_radix_sort(a, a + ex->nr_pool, n, PDMA_SORT_IDX_BITS,
-				 max / PDMA_PAGE_SIZE);
-	ex->root[PDMA_BY_SIZE] = pdma_build(ex, sorted, 0, n, NULL,
-					    PDMA_BY_SIZE);
 }
 
 /**
@@ -339,17 +168,15 @@ void pdma_extents_seal(struct pdma_extents *ex)
  * @ex:      allocator
  * @pool:    @nr_pool nodes; one more than the number of allocations is
  *           always enough
- * @scratch: 2 * @nr_pool words for rebuilds
  * @nr_pool: nodes in @pool, at least 1
  * @base:    physical address of offset 0; alignment is applied to it
  * @start:   first free offset, page aligned
  * @end:     end of the managed range, page aligned
  */
 void pdma_extents_init(struct pdma_extents *ex, struct pdma_extent *pool,
-		       u64 *scratch, u32 nr_pool, u64 base, u64 start, u64 end)
+		       u32 nr_pool, u64 base, u64 start, u64 end)
 {
 	ex->pool = pool;
-	ex->scratch = scratch;
 	ex->nr_pool = nr_pool;
 	ex->base = base;
 	ex->start = start;
@@ -360,44 +187,48 @@ void pdma_extents_init(struct pdma_extents *ex, struct pdma_extent *pool,
 	pdma_extents_seal(ex);
 }
 
-/**
- * pdma_radix_sort() - stable LSD radix sort of 64-bit words on a bit field
- * @a:       words to sort
- * @tmp:     scratch of @n words
- * @n:       number of words
- * @shift:   lowest bit of the key
- * @max_key: largest key value; its width plus @shift must not exceed 64
- *
- * Keys carry their payload in the bits below @shift. Passes whose digit is
- * the same for every word are skipped. O(n * bits / 8).
- *
- * Return: @a or @tmp, whichever holds the sorted words.
- */
-u64 *pdma_radix_sort(u64 *a, u64 *tmp, u32 n, unsigned int shift,
-		     u64 max_key)
+/* Whether @size fits in @e once its start is aligned; @pad: the slack. */
+static bool pdma_fits(const struct pdma_extents *ex,
+		      const struct pdma_extent *e, u64 size, u64 align,
+		      u64 *pad)
 {
-	unsigned int s, end = shift + pdma_bits(max_key);
-	u32 count[256], sum, c, i;
-	u64 *t;
+	*pad = (0 - (ex->base + e->start)) & (align - 1);
+	return *pad < e->len && e->len - *pad >= size;
+}
 
-	for (s = shift; s < end; s += 8) {
-		memset(count, 0, sizeof(count));
-		for (i = 0; i < n; i++)
-			count[(a[i] >> s) & 0xff]++;
-		if (!n || count[(a[0] >> s) & 0xff] == n)
+/*
+ * The lowest extent that holds @size at @align: an in-order walk that
+ * enters only subtrees whose maximum is at least @size. Without padding
+ * the first extent it reaches fits, so the walk is one descent.
+ */
+static struct pdma_extent *pdma_first_fit(const struct pdma_extents *ex,
+					  u64 size, u64 align, u64 *pad)
+{
+	struct rb_node *n = ex->root.rb_node, *child;
+
+	if (pdma_max(n) < size)
+		return NULL;
+	while (n) {
+		if (pdma_max(n->rb_left) >= size) {
+			n = n->rb_left;
 			continue;
-		for (sum = 0, i = 0; i < 256; i++) {
-			c = count[i];
-			count[i] = sum;
-			sum += c;
 		}
-		for (i = 0; i < n; i++)
-			tmp[count[(a[i] >> s) & 0xff]++] = a[i];
-		t = a;
-		a = tmp;
-		tmp = t;
+		if (pdma_fits(ex, pdma_ext(n), size, align, pad))
+			return pdma_ext(n);
+		/* Nothing to the right: back up to the next node in order. */
+		while (pdma_max(n->rb_right) < size) {
+			do {
+				child = n;
+				n = rb_parent(n);
+				if (!n)
+					return NULL;
+			} while (n->rb_right == child);
+			if (pdma_fits(ex, pdma_ext(n), size, align, pad))
+				return pdma_ext(n);
+		}
+		n = n->rb_right;
 	}
-	return a;
+	return NULL;
 }
 
 /**
@@ -407,36 +238,22 @@ u64 *pdma_radix_sort(u64 *a, u64 *tmp, u32 n, unsigned int shift,
  * @align: power of two >= 4096, applied to @ex->base + offset
  * @off:   out: offset of the allocation
  *
- * Best fit: the smallest extent that holds @size after aligning its start,
- * lowest offset on ties. Head slack and tail stay free.
+ * Address-ordered first fit: the lowest extent that holds @size after
+ * aligning its start. Head slack and tail stay free.
  *
  * Return: 0, -EINVAL for bad arguments, -ENOMEM if nothing fits. On error
  * nothing changed.
  */
 int pdma_extents_alloc(struct pdma_extents *ex, u64 size, u64 align, u64 *off)
 {
-	struct pdma_avl *n = ex->root[PDMA_BY_SIZE], *best = NULL;
-	struct pdma_extent *e = NULL, *t;
-	u64 pad = 0, tail;
+	struct pdma_extent *e;
+	u64 pad, tail;
 
 	if (!size || size & (PDMA_PAGE_SIZE - 1) || align < PDMA_PAGE_SIZE ||
 	    align & (align - 1))
 		return -EINVAL;
-	while (n) {
-		if (pdma_ext(n, PDMA_BY_SIZE)->len >= size) {
-			best = n;
-			n = n->left;
-		} else {
-			n = n->right;
-		}
-	}
-	for (n = best; n; n = pdma_avl_next(n)) {
-		e = pdma_ext(n, PDMA_BY_SIZE);
-		pad = (0 - (ex->base + e->start)) & (align - 1);
-		if (pad < e->len && e->len - pad >= size)
-			break;
-	}
-	if (!n)
+	e = pdma_first_fit(ex, size, align, &pad);
+	if (!e)
 		return -ENOMEM;
 	tail = e->len - pad - size;
 	if (pad && tail && !ex->free_nodes)
@@ -444,25 +261,21 @@ int pdma_extents_alloc(struct pdma_extents *ex, u64 size, u64 align, u64 *off)
 
 	*off = e->start + pad;
 	ex->free_bytes -= size;
-	pdma_avl_erase(&ex->root[PDMA_BY_SIZE], &e->node[PDMA_BY_SIZE]);
 	if (!pad && !tail) {
-		pdma_avl_erase(&ex->root[PDMA_BY_OFF], &e->node[PDMA_BY_OFF]);
+		rb_erase_augmented(&e->rb, &ex->root, &pdma_ext_cb);
 		pdma_put_node(ex, e);
 		return 0;
 	}
-	/* Shrinking in place keeps e's position in the by-start tree. */
+	/* Shrinking in place keeps e's position in the tree. */
 	if (pad) {
 		e->len = pad;
 	} else {
 		e->start += size;
 		e->len = tail;
 	}
-	pdma_insert(ex, e, PDMA_BY_SIZE);
-	if (pad && tail) {
-		t = pdma_get_node(ex, *off + size, tail);
-		pdma_insert(ex, t, PDMA_BY_OFF);
-		pdma_insert(ex, t, PDMA_BY_SIZE);
-	}
+	pdma_ext_cb_propagate(&e->rb, NULL);
+	if (pad && tail)
+		pdma_insert(ex, pdma_get_node(ex, *off + size, tail));
 	return 0;
 }
 
@@ -478,26 +291,24 @@ int pdma_extents_alloc(struct pdma_extents *ex, u64 size, u64 align, u64 *off)
  */
 int pdma_extents_free(struct pdma_extents *ex, u64 off, u64 size)
 {
-	struct pdma_avl *n = ex->root[PDMA_BY_OFF], *pn = NULL, *sn = NULL;
+	struct rb_node *n = ex->root.rb_node;
 	struct pdma_extent *p = NULL, *s = NULL, *e;
 	bool join_p, join_s;
 
 	if (!size || (off | size) & (PDMA_PAGE_SIZE - 1) || off < ex->start ||
 	    off > ex->end || size > ex->end - off)
 		return -EINVAL;
+	/* p: the last extent below @off, s: the first at or above it. */
 	while (n) {
-		if (pdma_ext(n, PDMA_BY_OFF)->start < off) {
-			pn = n;
-			n = n->right;
+		e = pdma_ext(n);
+		if (e->start < off) {
+			p = e;
+			n = n->rb_right;
 		} else {
-			sn = n;
-			n = n->left;
+			s = e;
+			n = n->rb_left;
 		}
 	}
-	if (pn)
-		p = pdma_ext(pn, PDMA_BY_OFF);
-	if (sn)
-		s = pdma_ext(sn, PDMA_BY_OFF);
 	if ((p && p->start + p->len > off) || (s && off + size > s->start))
 		return -EINVAL;
 	join_p = p && p->start + p->len == off;
@@ -507,26 +318,24 @@ int pdma_extents_free(struct pdma_extents *ex, u64 off, u64 size)
 
 	ex->free_bytes += size;
 	if (join_p && join_s) {
+		/* Erase s first, so that the tree's maxima stay exact. */
 		size += s->len;
-		pdma_avl_erase(&ex->root[PDMA_BY_OFF], &s->node[PDMA_BY_OFF]);
-		pdma_avl_erase(&ex->root[PDMA_BY_SIZE], &s->node[PDMA_BY_SIZE]);
+		rb_erase_augmented(&s->rb, &ex->root, &pdma_ext_cb);
 		pdma_put_node(ex, s);
 	}
 	if (join_p) {
 		e = p;
-		pdma_avl_erase(&ex->root[PDMA_BY_SIZE], &e->node[PDMA_BY_SIZE]);
 		e->len += size;
 	} else if (join_s) {
-		/* Moving the start down keeps s's place in the by-start tree. */
+		/* Moving the start down keeps s's place in the tree. */
 		e = s;
-		pdma_avl_erase(&ex->root[PDMA_BY_SIZE], &e->node[PDMA_BY_SIZE]);
 		e->start = off;
 		e->len += size;
 	} else {
-		e = pdma_get_node(ex, off, size);
-		pdma_insert(ex, e, PDMA_BY_OFF);
+		pdma_insert(ex, pdma_get_node(ex, off, size));
+		return 0;
 	}
-	pdma_insert(ex, e, PDMA_BY_SIZE);
+	pdma_ext_cb_propagate(&e->rb, NULL);
 	return 0;
 }
 
@@ -534,17 +343,11 @@ int pdma_extents_free(struct pdma_extents *ex, u64 off, u64 size)
  * pdma_extents_largest() - length of the largest free extent
  * @ex: allocator
  *
- * Return: bytes, 0 if nothing is free. O(log n).
+ * Return: bytes, 0 if nothing is free. O(1): the root's subtree maximum.
  */
 u64 pdma_extents_largest(const struct pdma_extents *ex)
 {
-	struct pdma_avl *n = ex->root[PDMA_BY_SIZE];
-
-	if (!n)
-		return 0;
-	while (n->right)
-		n = n->right;
-	return pdma_ext(n, PDMA_BY_SIZE)->len;
+	return pdma_max(ex->root.rb_node);
 }
 
 /**
@@ -559,90 +362,89 @@ u64 pdma_extents_largest(const struct pdma_extents *ex)
 int pdma_extents_next(const struct pdma_extents *ex, u64 pos, u64 *start,
 		      u64 *len)
 {
-	struct pdma_avl *n = ex->root[PDMA_BY_OFF], *best = NULL;
+	struct rb_node *n = ex->root.rb_node;
+	struct pdma_extent *best = NULL;
 
 	while (n) {
-		if (pdma_ext(n, PDMA_BY_OFF)->start >= pos) {
-			best = n;
-			n = n->left;
+		if (pdma_ext(n)->start >= pos) {
+			best = pdma_ext(n);
+			n = n->rb_left;
 		} else {
-			n = n->right;
+			n = n->rb_right;
 		}
 	}
 	if (!best)
 		return -ENOENT;
-	*start = pdma_ext(best, PDMA_BY_OFF)->start;
-	*len = pdma_ext(best, PDMA_BY_OFF)->len;
+	*start = best->start;
+	*len = best->len;
 	return 0;
 }
 
-/* Height of a well-formed subtree, or -1. */
-static int pdma_verify_shape(const struct pdma_extents *ex,
-			     const struct pdma_avl *n,
-			     const struct pdma_avl *parent, int t, u32 *count)
+/*
+ * Black height of a well-formed subtree (1 for an empty one), or -1: pool
+ * nodes, parent links, no red node under a red one or at the root, the
+ * same number of black nodes on every path, exact subtree maxima.
+ */
+static int pdma_verify_node(const struct pdma_extents *ex,
+			    const struct rb_node *n,
+			    const struct rb_node *parent, u32 *count)
 {
 	const struct pdma_extent *e;
 	int l, r;
+	u64 max;
 
 	if (!n)
-		return 0;
-	e = pdma_ext(n, t);
+		return 1;
+	e = pdma_ext(n);
 	if (++*count > ex->nr_pool || e < ex->pool ||
-	    e >= ex->pool + ex->nr_pool || n->parent != parent)
+	    e >= ex->pool + ex->nr_pool || rb_parent(n) != parent ||
+	    (rb_is_red(n) && (!parent || rb_is_red(parent))))
 		return -1;
-	l = pdma_verify_shape(ex, n->left, n, t, count);
-	r = pdma_verify_shape(ex, n->right, n, t, count);
-	if (l < 0 || r < 0 || l - r > 1 || r - l > 1 ||
-	    n->height != 1 + (l > r ? l : r))
+	l = pdma_verify_node(ex, n->rb_left, n, count);
+	r = pdma_verify_node(ex, n->rb_right, n, count);
+	if (l < 0 || l != r)
 		return -1;
-	return n->height;
+	max = e->len;
+	if (pdma_max(n->rb_left) > max)
+		max = pdma_max(n->rb_left);
+	if (pdma_max(n->rb_right) > max)
+		max = pdma_max(n->rb_right);
+	if (e->subtree_max != max)
+		return -1;
+	return l + rb_is_black(n);
 }
 
 /**
  * pdma_extents_verify() - check every invariant of the allocator
  * @ex: allocator
  *
- * For tests and fuzzers: AVL shape and heights of both trees, key order,
- * both trees holding the same nodes, extents page aligned, in range,
- * maximal (not adjacent) and summing to @ex->free_bytes. O(n log n).
+ * For tests and fuzzers: the rbtree invariants (colours, black height,
+ * parent links), every subtree maximum, the node count, and extents page
+ * aligned, in range, in order, maximal (neither adjacent nor overlapping)
+ * and summing to @ex->free_bytes. O(n).
  *
  * Return: 0 or -EUCLEAN.
  */
 int pdma_extents_verify(const struct pdma_extents *ex)
 {
-	const struct pdma_extent *e, *prev;
-	u64 sum = 0, start, len;
-	struct pdma_avl *n;
-	u32 count;
-	int t;
+	const struct pdma_extent *e, *prev = NULL;
+	const struct rb_node *n;
+	u64 sum = 0;
+	u32 count = 0;
 
-	for (t = 0; t < PDMA_NR_TREES; t++) {
-		count = 0;
-		if (pdma_verify_shape(ex, ex->root[t], NULL, t, &count) < 0 ||
-		    count != ex->nr_used)
+	if (pdma_verify_node(ex, ex->root.rb_node, NULL, &count) < 0 ||
+	    count != ex->nr_used)
+		return -EUCLEAN;
+	for (n = rb_first(&ex->root); n; n = rb_next(n)) {
+		e = pdma_ext(n);
+		if (!e->len || (e->start | e->len) & (PDMA_PAGE_SIZE - 1) ||
+		    e->start < ex->start || e->start > ex->end ||
+		    e->len > ex->end - e->start)
 			return -EUCLEAN;
-		prev = NULL;
-		n = pdma_avl_first(ex->root[t]);
-		for (; n; n = pdma_avl_next(n)) {
-			e = pdma_ext(n, t);
-			if (prev && !pdma_before(prev, e, t))
-				return -EUCLEAN;
-			prev = e;
-			if (t != PDMA_BY_OFF) {
-				if (pdma_extents_next(ex, e->start, &start, &len) ||
-				    start != e->start || len != e->len)
-					return -EUCLEAN;
-				continue;
-			}
-			if (!e->len || (e->start | e->len) & (PDMA_PAGE_SIZE - 1) ||
-			    e->start < ex->start || e->start > ex->end ||
-			    e->len > ex->end - e->start)
-				return -EUCLEAN;
-			if (pdma_avl_next(n) &&
-			    e->start + e->len >= pdma_ext(pdma_avl_next(n), t)->start)
-				return -EUCLEAN;
-			sum += e->len;
-		}
+		if (prev && prev->start + prev->len >= e->start)
+			return -EUCLEAN;
+		prev = e;
+		sum += e->len;
 	}
 	return sum == ex->free_bytes ? 0 : -EUCLEAN;
 }

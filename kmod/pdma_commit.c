@@ -31,38 +31,65 @@ static u32 pdma_shift_apply(const u32 *tab, u32 crc)
 	return r;
 }
 
+/*
+ * The shift tables depend on the slot size alone, so every core shares
+ * them: [j][i] is bit i of a CRC shifted past 2^j slots, and
+ * pdma_shift1_tab[j][b] byte j of a CRC, of value b, shifted past one.
+ */
+static u32 pdma_shift_tab[PDMA_SHIFT_ROWS][32];
+static u32 pdma_shift1_tab[4][256];
+static bool pdma_shift_ready;
+
 /**
- * pdma_shift_init() - tabulate CRC shifts by whole slots
- * @core: core
+ * pdma_shift_init() - tabulate CRC shifts by whole slots, once
  *
  * A commit moves CRCs past the slots that follow a change. A shift is
  * linear in the CRC, so a shift by 2^j slots is 32 words, the shift of
  * each CRC bit: the first row is the CRC32C of one zero slot started from
  * that bit (a raw CRC over zeros is exactly the shift; 7.x removed
- * __crc32c_le_shift()), each next one by applying the previous twice. Shifting past k slots then
- * costs one table application per set bit of k, whatever the capacity.
+ * __crc32c_le_shift()), each next one by applying the previous twice.
+ * Shifting past k slots then costs one table application per set bit of
+ * k, whatever the capacity.
+ * Built by the first pdma_core_create(), like the userspace CRC32C
+ * tables, so that call must not race with any other use of the core.
  */
-void pdma_shift_init(struct pdma_core *core)
+void pdma_shift_init(void)
 {
 	static const struct pdma_table_entry zero;
 	int i, j;
 
+	if (pdma_shift_ready)
+		return;
 	for (i = 0; i < 32; i++)
-		core->shift[0][i] = pdma_crc32c(1U << i, &zero, sizeof(zero));
+		pdma_shift_tab[0][i] = pdma_crc32c(1U << i, &zero, sizeof(zero));
 	for (j = 1; j < PDMA_SHIFT_ROWS; j++)
 		for (i = 0; i < 32; i++)
-			core->shift[j][i] = pdma_shift_apply(core->shift[j - 1],
-							     core->shift[j - 1][i]);
+			pdma_shift_tab[j][i] = pdma_shift_apply(pdma_shift_tab[j - 1],
+								pdma_shift_tab[j - 1][i]);
+	for (j = 0; j < 4; j++)
+		for (i = 0; i < 256; i++)
+			pdma_shift1_tab[j][i] = pdma_shift_apply(pdma_shift_tab[0],
+								 (u32)i << (8 * j));
+	pdma_shift_ready = true;
+}
+
+/* Shift a zero-start CRC past one slot, a byte of it at a time. */
+static inline u32 pdma_shift_one(u32 crc)
+{
+	return pdma_shift1_tab[0][crc & 0xff] ^
+	       pdma_shift1_tab[1][(crc >> 8) & 0xff] ^
+	       pdma_shift1_tab[2][(crc >> 16) & 0xff] ^
+	       pdma_shift1_tab[3][crc >> 24];
 }
 
 /* Shift a zero-start CRC past @k whole slots. */
-static u32 pdma_shift_slots(const struct pdma_core *core, u32 crc, u32 k)
+static u32 pdma_shift_slots(u32 crc, u32 k)
 {
 	int j;
 
 	for (j = 0; k; j++, k >>= 1)
 		if (k & 1)
-			crc = pdma_shift_apply(core->shift[j], crc);
+			crc = pdma_shift_apply(pdma_shift_tab[j], crc);
 	return crc;
 }
 
@@ -104,7 +131,7 @@ void pdma_slot_begin(struct pdma_core *core, u32 slot)
  */
 void pdma_slot_end(struct pdma_core *core, u32 slot)
 {
-	core->img_crc ^= pdma_shift_slots(core, core->slot_crc0 ^
+	core->img_crc ^= pdma_shift_slots(core->slot_crc0 ^
 					  pdma_slot_crc0(core, slot),
 					  core->capacity - 1 - slot);
 }
@@ -125,15 +152,50 @@ u32 pdma_crc_full(const struct pdma_core *core)
 			   pdma_img_bytes(core) - sizeof(core->hdr_last));
 }
 
-/**
- * pdma_crc_resync() - recompute the running CRC after changing many slots
- * @core: core
- *
- * The next commit then writes every slot.
- */
-void pdma_crc_resync(struct pdma_core *core)
+/* Zero-start CRC of a slot-sized change of the state field alone. */
+static u32 pdma_state_delta(u32 from, u32 to)
 {
-	core->img_crc = pdma_crc_full(core);
+	struct pdma_table_entry d;
+
+	memset(&d, 0, sizeof(d));
+	d.state = cpu_to_le32(from ^ to);
+	return pdma_crc32c(0, &d, sizeof(d));
+}
+
+/**
+ * pdma_preserve_all() - turn every allocated or claimed slot preserved
+ * @core: live core
+ *
+ * For adoption. The running CRC follows without a pass over the image:
+ * CRC32C is linear, so the change is the CRC of the state-field changes
+ * alone, one of two fixed slot-sized values per changed slot, gathered
+ * Horner-style with one shift per slot (four table lookups). The next
+ * commit writes every slot.
+ */
+void pdma_preserve_all(struct pdma_core *core)
+{
+	const __le32 alloc = cpu_to_le32(PDMA_ENTRY_ALLOCATED);
+	const __le32 claim = cpu_to_le32(PDMA_ENTRY_CLAIMED);
+	const u32 d_alloc = pdma_state_delta(PDMA_ENTRY_ALLOCATED,
+					     PDMA_ENTRY_PRESERVED);
+	const u32 d_claim = pdma_state_delta(PDMA_ENTRY_CLAIMED,
+					     PDMA_ENTRY_PRESERVED);
+	struct pdma_table_entry *e = core->img[0].ent;
+	u32 i, acc = 0;
+
+	for (i = 0; i < core->capacity; i++, e++) {
+		if (!(i & PDMA_RESCHED_MASK))
+			cond_resched();
+		acc = pdma_shift_one(acc);
+		if (e->state == alloc)
+			acc ^= d_alloc;
+		else if (e->state == claim)
+			acc ^= d_claim;
+		else
+			continue;
+		e->state = cpu_to_le32(PDMA_ENTRY_PRESERVED);
+	}
+	core->img_crc ^= acc;
 	core->nr_dirty[0] = PDMA_DIRTY_ALL;
 }
 
@@ -171,7 +233,7 @@ void pdma_commit(struct pdma_core *core)
 	h->generation = cpu_to_le64(le64_to_cpu(h->generation) + 1);
 	h->nr_entries = cpu_to_le32(core->nr_used);
 	h->crc32c = 0;
-	core->img_crc ^= pdma_shift_slots(core, pdma_crc32c(0, &core->hdr_last, sizeof(*h)) ^
+	core->img_crc ^= pdma_shift_slots(pdma_crc32c(0, &core->hdr_last, sizeof(*h)) ^
 					  pdma_crc32c(0, h, sizeof(*h)), core->capacity);
 	crc = ~core->img_crc;
 	if (core->nr_dirty[0] == PDMA_DIRTY_ALL || core->nr_dirty[1] == PDMA_DIRTY_ALL) {
@@ -250,9 +312,8 @@ int pdma_core_format(struct pdma_core *core)
 	core->nr_free_slots = core->capacity;
 	for (i = 0; i < core->capacity; i++)
 		core->free_slots[i] = core->capacity - 1 - i;
-	pdma_extents_init(&core->ext, core->pool, core->sort,
-			  core->capacity + 1, core->base, core->data_offset,
-			  core->size);
+	pdma_extents_init(&core->ext, core->pool, core->capacity + 1,
+			  core->base, core->data_offset, core->size);
 
 	pdma_write_zero(core, 0, magic);
 	pdma_write_zero(core, core->copy_size, core->copy_size);

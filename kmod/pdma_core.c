@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pdma core: in-memory state of a region and the operations on it.
+ * pdma core: in-memory state of a region and the queries on it.
  *
  * The core keeps a shadow image of the current table copy (header and all
  * slots, in the on-memory little-endian format), a name hash over the
  * slots, a stack of free slots and the free-extent allocator of
- * pdma_alloc.c. A mutation checks everything that can fail first, then
- * edits the shadow and commits it (pdma_table.c); committing cannot fail,
- * so a call either fully succeeds or leaves the core exactly as it was.
+ * pdma_alloc.c. Here: names and their hash, creating the core, lookups,
+ * walks and the invariant check. What changes a region (alloc, free,
+ * claim, adopt) is in pdma_mutate.c, loading in pdma_table.c, committing
+ * in pdma_commit.c.
  */
 
 #include "pdma_shim.h"
@@ -40,7 +41,7 @@ static inline bool pdma_printable(u64 v, u64 live)
 /**
  * pdma_name_check() - validate a name, a word at a time, and hash it
  * @name: %PDMA_NAME_MAX bytes
- * @key:  siphash key of the core, random per core
+ * @key:  hsiphash key of the core, random per core
  * @hash: out: hash of a valid name, for the name hash
  *
  * A valid name is one or more printable ASCII bytes (0x20 to 0x7e)
@@ -51,17 +52,20 @@ static inline bool pdma_printable(u64 v, u64 live)
  * i.e. a mask of the form 2^k - 1. This runs for every slot when a table
  * is loaded, hence the word trick.
  *
- * The hash is SipHash with a key drawn when the core is created: names in
- * a table come from whoever wrote it, and with a fixed or weak hash a set
- * of names sharing one bucket makes every load quadratic.
+ * The hash is the kernel's hsiphash() with a key drawn when the core is
+ * created: names in a table come from whoever wrote it, and with a fixed
+ * or weak hash a set of names sharing one bucket makes every load
+ * quadratic. hsiphash is the kernel's keyed hash for exactly that, hash
+ * tables fed by others (SipHash-1-3 on 64-bit), at about half the cost of
+ * full SipHash-2-4 on every slot of a load.
  *
  * Return: true if @name is printable, NUL-terminated, non-empty and
  * NUL-padded.
  */
-bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash)
+bool pdma_name_check(const char *name, const hsiphash_key_t *key, u32 *hash)
 {
 	unsigned int i;
-	u64 h, v, m;
+	u64 v, m;
 	__le64 w;
 
 	for (i = 0; i < PDMA_NAME_MAX; i += sizeof(w)) {
@@ -84,8 +88,7 @@ bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash)
 		if (v)
 			return false;
 		/* The padding is all zero: hash the name only. */
-		h = siphash(name, strnlen(name, PDMA_NAME_MAX), key);
-		*hash = (u32)(h >> 32) ^ (u32)h;
+		*hash = hsiphash(name, strnlen(name, PDMA_NAME_MAX), key);
 		return true;
 	}
 	return false;
@@ -131,16 +134,6 @@ void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
 	*head = slot;
 }
 
-static void pdma_names_del(const struct pdma_core *core, struct pdma_names *nm,
-			   u32 slot)
-{
-	u32 *link = &nm->head[nm->hash[slot] & core->bucket_mask];
-
-	while (*link != slot)
-		link = &nm->next[*link];
-	*link = nm->next[slot];
-}
-
 /**
  * pdma_names_clear() - empty a name hash
  * @core: core, for the bucket mask
@@ -169,6 +162,7 @@ void pdma_core_destroy(struct pdma_core *core)
 	}
 	kvfree(core->free_slots);
 	kvfree(core->sort);
+	kvfree(core->bucket);
 	kvfree(core->pool);
 	kvfree(core);
 }
@@ -181,8 +175,9 @@ void pdma_core_destroy(struct pdma_core *core)
  * All memory the core will ever need is allocated here, about 400 bytes
  * per slot (two images, two name hashes, sort keys, extent nodes), so no
  * later operation can fail for lack of memory. Call pdma_core_load()
- * next. The first call also builds the CRC32C tables, so it must not race
- * with any other use of the core (the module calls it from its init).
+ * next. The first call also builds the CRC32C and shift tables, so it must
+ * not race with any other use of the core (the module calls it from its
+ * init).
  *
  * Return: 0, -EINVAL for a bad region or config, -ENOMEM.
  */
@@ -216,8 +211,7 @@ int pdma_core_create(const struct pdma_core_config *cfg,
 	while (nb < 2 * cap)
 		nb <<= 1;
 	core->bucket_mask = nb - 1;
-	core->hash_key.key[0] = get_random_u64();
-	core->hash_key.key[1] = get_random_u64();
+	get_random_bytes(&core->hash_key, sizeof(core->hash_key));
 
 	for (i = 0; i < 2; i++) {
 		core->img[i].hdr = kvcalloc(1, pdma_img_bytes(core), GFP_KERNEL);
@@ -231,13 +225,14 @@ int pdma_core_create(const struct pdma_core_config *cfg,
 	}
 	core->free_slots = kvcalloc(cap, sizeof(u32), GFP_KERNEL);
 	core->sort = kvcalloc(2 * ((size_t)cap + 1), sizeof(u64), GFP_KERNEL);
+	core->bucket = kvcalloc(2 * (size_t)cap, sizeof(u32), GFP_KERNEL);
 	core->pool = kvcalloc((size_t)cap + 1, sizeof(*core->pool), GFP_KERNEL);
-	if (!core->free_slots || !core->sort || !core->pool)
+	if (!core->free_slots || !core->sort || !core->bucket || !core->pool)
 		goto nomem;
-	pdma_extents_init(&core->ext, core->pool, core->sort, cap + 1,
-			  core->base, core->data_offset, core->size);
+	pdma_extents_init(&core->ext, core->pool, cap + 1, core->base,
+			  core->data_offset, core->size);
 	pdma_crc32c(0, NULL, 0);
-	pdma_shift_init(core);
+	pdma_shift_init();
 	*corep = core;
 	return 0;
 
@@ -246,23 +241,14 @@ nomem:
 	return -ENOMEM;
 }
 
-/*
- * A mutation needs a live core with a store hook, and room for one more
- * generation: a table never holds a generation of %PDMA_GEN_LIMIT or
- * more (see pdma_check()), so that no copy can ever wrap back to an old
- * generation and lose the A/B race to a stale copy.
+/**
+ * pdma_fill() - copy a used slot out in CPU byte order
+ * @core: live core
+ * @slot: used slot
+ * @out:  out: the entry, padding zeroed
  */
-static int pdma_writable(const struct pdma_core *core)
-{
-	if (core->state != PDMA_CORE_LIVE || !core->ops)
-		return -EROFS;
-	if (le64_to_cpu(core->img[0].hdr->generation) >= PDMA_GEN_LIMIT - 1)
-		return -EOVERFLOW;
-	return 0;
-}
-
-static void pdma_fill(const struct pdma_core *core, u32 slot,
-		      struct pdma_core_entry *out)
+void pdma_fill(const struct pdma_core *core, u32 slot,
+	       struct pdma_core_entry *out)
 {
 	const struct pdma_table_entry *e = &core->img[0].ent[slot];
 
@@ -277,8 +263,14 @@ static void pdma_fill(const struct pdma_core *core, u32 slot,
 	out->id = slot;
 }
 
-/* Slot of a live entry by name: -EINVAL, -ENOENT or the slot. */
-static s64 pdma_find(const struct pdma_core *core, const char *name)
+/**
+ * pdma_find() - slot of a live entry by name
+ * @core: core
+ * @name: name to validate and look up
+ *
+ * Return: the slot, -EINVAL for a bad name, -ENOENT.
+ */
+s64 pdma_find(const struct pdma_core *core, const char *name)
 {
 	u32 slot, hv;
 
@@ -291,267 +283,6 @@ static s64 pdma_find(const struct pdma_core *core, const char *name)
 	if (slot == PDMA_NONE)
 		return -ENOENT;
 	return slot;
-}
-
-/* As pdma_find(), for a change: -EROFS first if the core is not writable. */
-static s64 pdma_find_writable(const struct pdma_core *core, const char *name)
-{
-	int ret = pdma_writable(core);
-
-	return ret ? ret : pdma_find(core, name);
-}
-
-/* Checks of pdma_core_reserve() that need no allocator: see there. */
-static int pdma_alloc_check(const struct pdma_core *core, const char *name,
-			    u64 *size, u64 *align, u32 flags)
-{
-	u32 hv;
-	int ret;
-
-	ret = pdma_writable(core);
-	if (ret)
-		return ret;
-	if (!*align)
-		*align = PDMA_ALIGN_MIN;
-	if (!*size || *size > U64_MAX - (PDMA_PAGE_SIZE - 1) ||
-	    *align < PDMA_ALIGN_MIN || *align > PDMA_ALIGN_MAX ||
-	    *align & (*align - 1) || flags & ~PDMA_ALLOC_FLAGS_ALL ||
-	    !pdma_name_check(name, &core->hash_key, &hv))
-		return -EINVAL;
-	*size = (*size + PDMA_PAGE_SIZE - 1) & ~(PDMA_PAGE_SIZE - 1);
-	if (*size > core->size - core->data_offset)
-		return -EINVAL;
-	if (pdma_names_find(core, &core->names[0], core->img[0].ent, name,
-			    hv) != PDMA_NONE)
-		return -EEXIST;
-	if (core->nr_used == core->capacity)
-		return -ENOSPC;
-	return 0;
-}
-
-/**
- * pdma_core_reserve() - reserve an extent for a buffer, in memory only
- * @core:  live core
- * @name:  %PDMA_NAME_MAX bytes: printable, NUL-terminated, non-empty,
- *         NUL-padded
- * @size:  in: bytes; out: rounded up to a page
- * @align: in: physical alignment, 0 for a page, else a power of two from
- *         %PDMA_ALIGN_MIN to %PDMA_ALIGN_MAX; out: the alignment used
- * @flags: PDMA_ALLOC_*
- * @off:   out: offset of the reserved extent
- *
- * The extent is taken from the allocator, so that concurrent callers see
- * it as used, but nothing is committed: a crash now leaves no trace in the
- * table. The caller prepares the memory (zeroes it) and then either
- * publishes it with pdma_core_publish() or gives it back with
- * pdma_core_unreserve(). Best fit over the free extents, O(log n).
- *
- * Return: 0; -EROFS if the core is not writable; -EOVERFLOW if the
- * generation is exhausted; -EINVAL for a bad size (0, overflowing or
- * larger than the data area), alignment, flags or name; -EEXIST if the
- * name is taken; -ENOSPC if all slots are used; -ENOMEM if no free extent
- * fits. On error nothing changed.
- */
-int pdma_core_reserve(struct pdma_core *core, const char *name, u64 *size,
-		      u64 *align, u32 flags, u64 *off)
-{
-	int ret;
-
-	ret = pdma_alloc_check(core, name, size, align, flags);
-	if (ret)
-		return ret;
-	ret = pdma_extents_alloc(&core->ext, *size, *align, off);
-	if (ret)
-		return ret;
-	core->reserved_bytes += *size;
-	return 0;
-}
-
-/**
- * pdma_core_unreserve() - give back an extent from pdma_core_reserve()
- * @core: core
- * @off:  offset returned by pdma_core_reserve()
- * @size: size returned by pdma_core_reserve()
- */
-void pdma_core_unreserve(struct pdma_core *core, u64 off, u64 size)
-{
-	core->reserved_bytes -= size;
-	pdma_extents_free(&core->ext, off, size);
-}
-
-/**
- * pdma_core_publish() - record a reserved extent as a named buffer
- * @core:  core
- * @name:  as for pdma_core_reserve()
- * @off:   offset returned by pdma_core_reserve()
- * @size:  size returned by pdma_core_reserve()
- * @align: alignment returned by pdma_core_reserve()
- * @flags: PDMA_ALLOC_*
- * @out:   out: the new entry; may be NULL
- *
- * Everything pdma_core_reserve() checked is checked again, since other
- * calls may have run in between (the name may now be taken). On success
- * the extent belongs to the entry, in one commit; on error it is still
- * reserved and the caller must unreserve it.
- *
- * Return: 0, or an errno of pdma_core_reserve() other than -ENOMEM.
- */
-int pdma_core_publish(struct pdma_core *core, const char *name, u64 off,
-		      u64 size, u64 align, u32 flags,
-		      struct pdma_core_entry *out)
-{
-	struct pdma_table_entry *e;
-	u64 sz = size, al = align;
-	u32 hv, slot;
-	int ret;
-
-	ret = pdma_alloc_check(core, name, &sz, &al, flags);
-	if (ret)
-		return ret;
-	pdma_name_check(name, &core->hash_key, &hv);
-	core->reserved_bytes -= size;
-	slot = core->free_slots[--core->nr_free_slots];
-	e = &core->img[0].ent[slot];
-	pdma_slot_begin(core, slot);
-	memcpy(e->name, name, PDMA_NAME_MAX);
-	e->offset = cpu_to_le64(off);
-	e->size = cpu_to_le64(size);
-	e->align = cpu_to_le64(align);
-	e->create_gen = cpu_to_le64(le64_to_cpu(core->img[0].hdr->generation) + 1);
-	e->flags = cpu_to_le32(flags);
-	e->state = cpu_to_le32(PDMA_ENTRY_ALLOCATED);
-	pdma_slot_end(core, slot);
-	pdma_names_add(core, &core->names[0], slot, hv);
-	core->nr_used++;
-	pdma_commit(core);
-	if (out)
-		pdma_fill(core, slot, out);
-	return 0;
-}
-
-/**
- * pdma_core_alloc() - allocate and record a named buffer
- * @core:  live core
- * @name:  as for pdma_core_reserve()
- * @size:  bytes, rounded up to a page
- * @align: as for pdma_core_reserve()
- * @flags: PDMA_ALLOC_*, recorded only
- * @out:   out: the new entry; may be NULL
- *
- * pdma_core_reserve() and pdma_core_publish() in one go, for callers that
- * need not prepare the memory first.
- *
- * Return: as pdma_core_reserve(). On error nothing changed.
- */
-int pdma_core_alloc(struct pdma_core *core, const char *name, u64 size,
-		    u64 align, u32 flags, struct pdma_core_entry *out)
-{
-	u64 off;
-	int ret;
-
-	ret = pdma_core_reserve(core, name, &size, &align, flags, &off);
-	if (ret)
-		return ret;
-	/* Nothing ran in between: publishing cannot fail. */
-	return pdma_core_publish(core, name, off, size, align, flags, out);
-}
-
-/**
- * pdma_core_free() - free a named buffer, whatever its state
- * @core: live core
- * @name: as for pdma_core_alloc()
- *
- * Return: 0, -EROFS, -EINVAL for a bad name, -ENOENT if there is no such
- * entry. On error nothing changed.
- */
-int pdma_core_free(struct pdma_core *core, const char *name)
-{
-	struct pdma_table_entry *e;
-	s64 slot;
-	int ret;
-
-	slot = pdma_find_writable(core, name);
-	if (slot < 0)
-		return slot;
-	e = &core->img[0].ent[slot];
-	ret = pdma_extents_free(&core->ext, le64_to_cpu(e->offset),
-				le64_to_cpu(e->size));
-	if (ret)
-		return ret;
-	pdma_names_del(core, &core->names[0], slot);
-	pdma_slot_begin(core, slot);
-	memset(e, 0, sizeof(*e));
-	pdma_slot_end(core, slot);
-	core->free_slots[core->nr_free_slots++] = slot;
-	core->nr_used--;
-	pdma_commit(core);
-	return 0;
-}
-
-/**
- * pdma_core_claim() - claim a preserved entry after a kexec
- * @core: live core
- * @name: as for pdma_core_alloc()
- * @out:  out: the entry; may be NULL
- *
- * A preserved entry becomes claimed, with a commit. An allocated or
- * already claimed entry is returned unchanged, without a commit.
- *
- * Return: 0, -EROFS, -EINVAL for a bad name, -ENOENT.
- */
-int pdma_core_claim(struct pdma_core *core, const char *name,
-		    struct pdma_core_entry *out)
-{
-	struct pdma_table_entry *e;
-	s64 slot;
-
-	slot = pdma_find_writable(core, name);
-	if (slot < 0)
-		return slot;
-	e = &core->img[0].ent[slot];
-	if (e->state == cpu_to_le32(PDMA_ENTRY_PRESERVED)) {
-		pdma_slot_begin(core, slot);
-		e->state = cpu_to_le32(PDMA_ENTRY_CLAIMED);
-		pdma_slot_end(core, slot);
-		pdma_commit(core);
-	}
-	if (out)
-		pdma_fill(core, slot, out);
-	return 0;
-}
-
-/**
- * pdma_core_adopt() - take over a loaded table as the new kernel
- * @core: live core, normally right after %PDMA_LOAD_OK
- *
- * Allocated and claimed entries become preserved (their users are gone
- * with the old kernel) and adopt_count goes up, in one commit. Preserved
- * entries stay until claimed or freed; they are never reused silently.
- *
- * Return: 0 or -EROFS.
- */
-int pdma_core_adopt(struct pdma_core *core)
-{
-	struct pdma_table_header *h = core->img[0].hdr;
-	struct pdma_table_entry *e;
-	int ret;
-	u32 i;
-
-	ret = pdma_writable(core);
-	if (ret)
-		return ret;
-	for (i = 0; i < core->capacity; i++) {
-		if (!(i & PDMA_RESCHED_MASK))
-			cond_resched();
-		e = &core->img[0].ent[i];
-		if (e->state == cpu_to_le32(PDMA_ENTRY_ALLOCATED) ||
-		    e->state == cpu_to_le32(PDMA_ENTRY_CLAIMED))
-			e->state = cpu_to_le32(PDMA_ENTRY_PRESERVED);
-	}
-	h->adopt_count = cpu_to_le32(le32_to_cpu(h->adopt_count) + 1);
-	pdma_crc_resync(core);
-	pdma_commit(core);
-	return 0;
 }
 
 /**

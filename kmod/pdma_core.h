@@ -40,48 +40,28 @@
 #define PDMA_SHIFT_ROWS		21
 
 /**
- * struct pdma_avl - node of an intrusive AVL tree
- * @left:   left child
- * @right:  right child
- * @parent: parent, NULL for the root
- * @height: height of the subtree rooted here, 1 for a leaf
- */
-struct pdma_avl {
-	struct pdma_avl *left;
-	struct pdma_avl *right;
-	struct pdma_avl *parent;
-	int height;
-};
-
-/* Index into &struct pdma_extent.node and &struct pdma_extents.root. */
-enum {
-	PDMA_BY_OFF,	/* keyed by start */
-	PDMA_BY_SIZE,	/* keyed by (len, start) */
-	PDMA_NR_TREES,
-};
-
-/**
- * struct pdma_extent - one free extent
- * @start:     offset from the region base
- * @len:       length in bytes
- * @node:      links in the two trees, while in use
- * @next_free: link in the list of unused nodes, while unused
+ * struct pdma_extent - one free extent, a node of the free-extent tree
+ * @start:       offset from the region base
+ * @len:         length in bytes
+ * @subtree_max: largest @len in the subtree rooted here, while in use
+ * @rb:          link in &struct pdma_extents.root, keyed by @start
+ * @next_free:   link in the list of unused nodes, while unused
  */
 struct pdma_extent {
 	u64 start;
 	u64 len;
+	u64 subtree_max;
 	union {
-		struct pdma_avl node[PDMA_NR_TREES];
+		struct rb_node rb;
 		struct pdma_extent *next_free;
 	};
 };
 
 /**
  * struct pdma_extents - free-extent allocator over a range of offsets
- * @root:       roots of the by-offset and by-size trees
+ * @root:       augmented rbtree of the free extents, by start
  * @pool:       preallocated nodes
  * @free_nodes: unused nodes of @pool
- * @scratch:    2 * @nr_pool words for pdma_extents_seal()
  * @nr_pool:    number of nodes in @pool
  * @nr_used:    number of free extents (nodes in use)
  * @base:       physical address of offset 0, alignment is applied to it
@@ -90,10 +70,9 @@ struct pdma_extent {
  * @free_bytes: sum of all free extents
  */
 struct pdma_extents {
-	struct pdma_avl *root[PDMA_NR_TREES];
+	struct rb_root root;
 	struct pdma_extent *pool;
 	struct pdma_extent *free_nodes;
-	u64 *scratch;
 	u32 nr_pool;
 	u32 nr_used;
 	u64 base;
@@ -103,7 +82,7 @@ struct pdma_extents {
 };
 
 void pdma_extents_init(struct pdma_extents *ex, struct pdma_extent *pool,
-		       u64 *scratch, u32 nr_pool, u64 base, u64 start, u64 end);
+		       u32 nr_pool, u64 base, u64 start, u64 end);
 void pdma_extents_reset(struct pdma_extents *ex);
 int pdma_extents_append(struct pdma_extents *ex, u64 start, u64 len);
 void pdma_extents_seal(struct pdma_extents *ex);
@@ -114,8 +93,6 @@ u64 pdma_extents_largest(const struct pdma_extents *ex);
 int pdma_extents_next(const struct pdma_extents *ex, u64 pos, u64 *start,
 		      u64 *len);
 int pdma_extents_verify(const struct pdma_extents *ex);
-u64 *pdma_radix_sort(u64 *a, u64 *tmp, u32 n, unsigned int shift,
-		     u64 max_key);
 
 u32 pdma_crc32c(u32 crc, const void *buf, size_t len);
 u32 pdma_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
@@ -362,7 +339,7 @@ struct pdma_names {
  * @data_offset:   start of the data area
  * @capacity:      slots
  * @bucket_mask:   name hash buckets - 1
- * @hash_key:      siphash key of the name hash, random per core
+ * @hash_key:      hsiphash key of the name hash, random per core
  * @table:         readable mapping of the table area
  * @ops:           store hook, NULL for inspection only
  * @ctx:           passed to @ops
@@ -374,6 +351,7 @@ struct pdma_names {
  * @img:           [0] live shadow of the current copy, [1] scratch
  * @names:         [0] live name hash, [1] scratch
  * @sort:          2 * (capacity + 1) sort keys
+ * @bucket:        2 * capacity bucket ends, for sorting the keys
  * @pool:          capacity + 1 extent nodes
  * @ext:           free extents of the data area
  * @reserved_bytes: bytes taken from @ext by pdma_core_reserve() and not
@@ -382,7 +360,6 @@ struct pdma_names {
  *                 header as in @hdr_last, kept current slot by slot
  * @scratch_crc:   the same for the scratch image, set by validation
  * @slot_crc0:     zero-start CRC of the slot given to pdma_slot_begin()
- * @shift:         [j][i]: bit i of a CRC shifted past 2^j slots
  * @hdr_last:      header of the last commit, crc32c zero
  * @nr_dirty:      slots listed in @dirty: [0] changed since the last
  *                 commit, [1] changed by it; %PDMA_DIRTY_ALL for all
@@ -395,7 +372,7 @@ struct pdma_core {
 	u64 data_offset;
 	u32 capacity;
 	u32 bucket_mask;
-	siphash_key_t hash_key;
+	hsiphash_key_t hash_key;
 	const u8 *table;
 	const struct pdma_core_ops *ops;
 	void *ctx;
@@ -407,13 +384,13 @@ struct pdma_core {
 	struct pdma_image img[2];
 	struct pdma_names names[2];
 	u64 *sort;
+	u32 *bucket;
 	struct pdma_extent *pool;
 	struct pdma_extents ext;
 	u64 reserved_bytes;
 	u32 img_crc;
 	u32 scratch_crc;
 	u32 slot_crc0;
-	u32 shift[PDMA_SHIFT_ROWS][32];
 	struct pdma_table_header hdr_last;
 	u32 nr_dirty[2];
 	u32 dirty[2][PDMA_DIRTY_MAX];
@@ -428,19 +405,23 @@ static inline size_t pdma_img_bytes(const struct pdma_core *core)
 	       (size_t)core->capacity * sizeof(struct pdma_table_entry);
 }
 
-/* Shared between pdma_core.c and pdma_table.c, not for callers. */
-bool pdma_name_check(const char *name, const siphash_key_t *key, u32 *hash);
+/* Shared between the core's files, not for callers. */
+bool pdma_name_check(const char *name, const hsiphash_key_t *key,
+		     u32 *hash);
 u32 pdma_names_find(const struct pdma_core *core, const struct pdma_names *nm,
 		    const struct pdma_table_entry *ent, const char *name,
 		    u32 hv);
 void pdma_names_add(const struct pdma_core *core, struct pdma_names *nm,
 		    u32 slot, u32 hv);
 void pdma_names_clear(const struct pdma_core *core, struct pdma_names *nm);
+void pdma_fill(const struct pdma_core *core, u32 slot,
+	       struct pdma_core_entry *out);
+s64 pdma_find(const struct pdma_core *core, const char *name);
 void pdma_commit(struct pdma_core *core);
 void pdma_slot_begin(struct pdma_core *core, u32 slot);
 void pdma_slot_end(struct pdma_core *core, u32 slot);
-void pdma_crc_resync(struct pdma_core *core);
-void pdma_shift_init(struct pdma_core *core);
+void pdma_preserve_all(struct pdma_core *core);
+void pdma_shift_init(void);
 u32 pdma_crc_full(const struct pdma_core *core);
 
 int pdma_core_layout(u64 base, u64 size, u32 capacity,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The pdma core (pdma_core.c, pdma_alloc.c, pdma_crc32c.c) is built both
- * into the kernel module and into userspace tests, fuzzers and pdma-dump,
- * so that all of them agree on the table format by construction. This shim
+ * The pdma core (the sources kmod/core.mk lists) is built both into the
+ * kernel module and into userspace tests, fuzzers and pdma-dump, so that
+ * all of them agree on the table format by construction. This shim
  * is the only place that differs: in the kernel it pulls in the real
  * headers, in userspace it maps the handful of kernel names the core uses
  * onto libc.
@@ -18,9 +18,11 @@
 #include <linux/crc32.h>
 #include <linux/limits.h>
 #include <linux/random.h>
+#include <linux/rbtree_augmented.h>
 #include <linux/sched.h>
 #include <linux/siphash.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -103,34 +105,53 @@ static inline bool mem_is_zero(const void *s, size_t n)
 /*
  * The kernel's lib/siphash.c, compiled for userspace as it is (see
  * tools/kshim/ksrc.mk); without CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS the
- * kernel's siphash() also ends in __siphash_unaligned() for unaligned data.
+ * kernel's hsiphash() also ends in __hsiphash_unaligned() for unaligned
+ * data. On 64-bit, as here, HalfSipHash is SipHash-1-3.
  */
-struct pdma_siphash_key {
-	u64 key[2];
+struct pdma_hsiphash_key {
+	unsigned long key[2];
 };
 
-/* Same layout as the kernel's siphash_key_t, which lib/siphash.c takes. */
-#define siphash_key_t struct pdma_siphash_key
+/* Same layout as the kernel's hsiphash_key_t, which lib/siphash.c takes. */
+#define hsiphash_key_t struct pdma_hsiphash_key
 
-u64 __siphash_unaligned(const void *data, size_t len, const siphash_key_t *key);
+u32 __hsiphash_unaligned(const void *data, size_t len,
+			 const hsiphash_key_t *key);
 
-static inline u64 siphash(const void *data, size_t len, const siphash_key_t *key)
+static inline u32 hsiphash(const void *data, size_t len,
+			   const hsiphash_key_t *key)
 {
-	return __siphash_unaligned(data, len, key);
+	return __hsiphash_unaligned(data, len, key);
 }
 
-/* The kernel's lib/crc32.c, compiled for userspace likewise. */
+/*
+ * The kernel's lib/crc32.c, compiled for userspace likewise: the unit tests
+ * check the core's CRC32C against it.
+ */
 u32 __crc32c_le(u32 crc, unsigned char const *p, size_t len);
-u32 __crc32c_le_shift(u32 crc, size_t len);
 
-/* Same contract as the kernel's get_random_u64(). */
-static inline u64 get_random_u64(void)
+/*
+ * The kernel's augmented rbtree: tools/lib/rbtree.c with its headers from
+ * the kernel tree's tools/include, which the userspace builds search after
+ * the system headers (tools/kshim/ksrc.mk), as tools/testing/memblock
+ * does. The system's <linux/kernel.h> is the uapi one, hence container_of.
+ */
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+#include <linux/rbtree_augmented.h>
+
+/* The kernel's lib/sort.c, compiled for userspace likewise. */
+void sort(void *base, size_t num, size_t size,
+	  int (*cmp_func)(const void *a, const void *b),
+	  void (*swap_func)(void *a, void *b, int size));
+
+/* Same contract as the kernel's get_random_bytes(). */
+static inline void get_random_bytes(void *buf, size_t len)
 {
-	u64 v;
-
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+	if (getrandom(buf, len, 0) != (ssize_t)len)
 		abort();
-	return v;
 }
 
 #endif /* __KERNEL__ */

@@ -63,12 +63,12 @@ awk -v ops="$ops" -v ours="$ours" -v gp="$gp" -v load="$load" \
     -v crc="$crc" -v adopt="$adopt" 'BEGIN {
 	printf "(a) allocator only, no table commit: %d alloc/free ops at ~4096 live,\n", ops
 	printf "    sizes 4K..256K, 2 GiB data area, same trace for both\n"
-	printf "    pdma extent trees   %12d Ir  %7.1f Ir/op\n", ours, ours / ops
+	printf "    pdma extent rbtree  %12d Ir  %7.1f Ir/op\n", ours, ours / ops
 	printf "    genalloc first-fit  %12d Ir  %7.1f Ir/op\n", gp, gp / ops
 	printf "(b) 4096-entry table, capacity 4096 (one copy = 524416 bytes)\n"
 	printf "    bare CRC32C pass    %12d Ir  %7.2f Ir/byte\n", crc, crc / 524416
 	printf "    load (validate+build)%11d Ir\n", load
-	printf "    adopt (one commit)  %12d Ir  (informational: CRC + 512 KiB store)\n", adopt
+	printf "    adopt (one commit)  %12d Ir  (informational: a 512 KiB store, no CRC pass)\n", adopt
 	printf "\n"
 	printf "%-44s %8s %10s %6s\n", "ratio", "value", "target", "result"
 	r = gp / ours

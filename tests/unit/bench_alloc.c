@@ -30,7 +30,7 @@
 #define DATA_SIZE	(2ULL << 30)
 #define DATA_START	(1ULL << 20)
 #define PAGE		4096ULL
-#define NOINLINE	__attribute__((noinline))
+#define NOINLINE	__attribute__((__noinline__))
 
 struct top {
 	u32 id;
@@ -101,11 +101,10 @@ static void ours_init(void)
 {
 	u32 nodes = 2 * (LIVE + 128);
 	struct pdma_extent *pool = calloc(nodes, sizeof(*pool));
-	u64 *scratch = calloc(2 * nodes, sizeof(*scratch));
 
-	if (!pool || !scratch)
+	if (!pool)
 		exit(1);
-	pdma_extents_init(&ex, pool, scratch, nodes, 0x100000000ULL,
+	pdma_extents_init(&ex, pool, nodes, 0x100000000ULL,
 			  DATA_START, DATA_START + DATA_SIZE);
 }
 

@@ -14,7 +14,7 @@
 #include "pdma_shim.h"
 #include "pdma_core.h"
 
-#define NOINLINE	__attribute__((noinline))
+#define NOINLINE	__attribute__((__noinline__))
 #define BASE		0x100000000ULL
 #define SIZE		(64ULL << 20)
 

@@ -27,7 +27,7 @@
 #define CAP		4096
 #define BASE		0x100000000ULL
 #define SIZE		(2ULL << 30)
-#define NOINLINE	__attribute__((noinline))
+#define NOINLINE	__attribute__((__noinline__))
 
 static struct pdma_layout lay;
 static u8 *mem;
@@ -128,6 +128,69 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static double best(double cur, double t0)
+{
+	double t = now() - t0;
+
+	return t < cur ? t : cur;
+}
+
+/*
+ * P2, best of n in one run: adoption (load + adopt commit) against the
+ * hardware CRC32C of the same bytes, and where the adoption's time goes:
+ * the load's copy-and-CRC pass, its name checks (validation and keyed
+ * hash of every slot's name), the rest of the load (slot checks, name
+ * hash, sort, free-slot stack, extent tree) and the adopt commit.
+ */
+static int p2(struct pdma_core *core, size_t copy, int n)
+{
+	const struct pdma_table_entry *ent = (const void *)(mem + sizeof(struct pdma_table_header));
+	double b_crc = 1e9, b_all = 1e9, b_load = 1e9, b_adopt = 1e9;
+	double b_copy = 1e9, b_names = 1e9, t0, pct;
+	void *dst = malloc(copy);
+	u32 crc = 0, hv, i;
+	int k;
+
+	if (!pdma_crc32c_have_hw()) {
+		printf("P2 adopt 4096-entry table vs hardware CRC32C = n/a (target >= 50%%) FAIL (no SSE4.2)\n");
+		return 0;
+	}
+	if (!dst)
+		return 1;
+	for (k = 0; k < n; k++) {
+		t0 = now();
+		crc = pdma_crc32c_hw(~0U, mem, copy);
+		b_crc = best(b_crc, t0);
+		t0 = now();
+		if (bench_do_load(core) != PDMA_LOAD_OK || bench_do_adopt(core))
+			return 1;
+		b_all = best(b_all, t0);
+		t0 = now();
+		if (bench_do_load(core) != PDMA_LOAD_OK)
+			return 1;
+		b_load = best(b_load, t0);
+		t0 = now();
+		if (bench_do_adopt(core))
+			return 1;
+		b_adopt = best(b_adopt, t0);
+		t0 = now();
+		pdma_crc32c_copy(~0U, dst, mem, copy);
+		b_copy = best(b_copy, t0);
+		t0 = now();
+		for (i = 0; i < CAP; i++)
+			if (!pdma_name_check(ent[i].name, &core->hash_key, &hv))
+				return 1;
+		b_names = best(b_names, t0);
+	}
+	free(dst);
+	pct = 100 * b_crc / b_all;
+	printf("P2 adopt 4096-entry table, %% of hardware CRC32C throughput over its %zu bytes = %.0f%% (%.0f us vs %.0f us, crc %08x; load %.0f us = copy+CRC %.0f, names %.0f, rest %.0f; adopt commit %.0f us) (target >= 50%%) %s\n",
+	       copy, pct, b_all * 1e6, b_crc * 1e6, crc, b_load * 1e6,
+	       b_copy * 1e6, b_names * 1e6, (b_load - b_copy - b_names) * 1e6,
+	       b_adopt * 1e6, pct >= 50 ? "PASS" : "FAIL");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t copy = sizeof(struct pdma_table_header) +
@@ -174,30 +237,8 @@ int main(int argc, char **argv)
 			return 1;
 		return 0;
 	}
-	if (!strcmp(argv[1], "p2")) {
-		double best_crc = 1e9, best_adopt = 1e9, t0, pct;
-
-		if (!pdma_crc32c_have_hw()) {
-			printf("P2 adopt 4096-entry table vs hardware CRC32C = n/a (target >= 50%%) FAIL (no SSE4.2)\n");
-			return 0;
-		}
-		/* Best of n, measured in the same run: adopt = load + commit. */
-		for (i = 0; i < n; i++) {
-			t0 = now();
-			crc = pdma_crc32c_hw(~0U, mem, copy);
-			t0 = now() - t0;
-			best_crc = t0 < best_crc ? t0 : best_crc;
-			t0 = now();
-			if (bench_do_load(core) != PDMA_LOAD_OK || bench_do_adopt(core))
-				return 1;
-			t0 = now() - t0;
-			best_adopt = t0 < best_adopt ? t0 : best_adopt;
-		}
-		pct = 100 * best_crc / best_adopt;
-		printf("P2 adopt 4096-entry table, %% of hardware CRC32C throughput over its %zu bytes = %.0f%% (%.0f us vs %.0f us, crc %08x) (target >= 50%%) %s\n",
-		       copy, pct, best_adopt * 1e6, best_crc * 1e6, crc, pct >= 50 ? "PASS" : "FAIL");
-		return 0;
-	}
+	if (!strcmp(argv[1], "p2"))
+		return p2(core, copy, n);
 	if (!strcmp(argv[1], "time")) {
 		t[0] = now();
 		for (i = 0; i < n; i++)

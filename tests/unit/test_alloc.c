@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the pdma core's allocator: sizes, alignments, flags and
- * names, best fit, coalescing, exhaustion and capacity, errors that change
+ * names, address-ordered first fit, coalescing, exhaustion and capacity, errors that change
  * nothing, claims and adoption. Each test checks one behaviour; its
  * "Expect" sentence is in the table at the bottom.
  */
@@ -230,7 +230,7 @@ static int make_holes(const u64 *pages, int n, const int *free_idx, int nf)
 	return 0;
 }
 
-static int alloc_best_fit(void)
+static int alloc_first_fit(void)
 {
 	/* holes (in pages) at h1 = 3, h3 = 1, h5 = 2 */
 	static const u64 pages[] = { 1, 3, 1, 1, 1, 2, 1 };
@@ -239,20 +239,22 @@ static int alloc_best_fit(void)
 
 	CHECK(setup());
 	CHECK(make_holes(pages, 7, fr, 3));
+	/* The lowest hole that fits, not the tightest (h5). */
 	ASSERT_EQ(0, alloc(N("two"), 2 * 4096, 0, &e));
-	ASSERT_EQ(0, pdma_core_lookup(R.core, N("h4"), &h));
-	ASSERT_EQ(h.offset + 4096, e.offset);
-	ASSERT_EQ(0, alloc(N("one"), 4096, 0, &e));
-	ASSERT_EQ(0, pdma_core_lookup(R.core, N("h2"), &h));
-	ASSERT_EQ(h.offset + 4096, e.offset);
-	ASSERT_EQ(0, alloc(N("three"), 3 * 4096, 0, &e));
 	ASSERT_EQ(0, pdma_core_lookup(R.core, N("h0"), &h));
 	ASSERT_EQ(h.offset + 4096, e.offset);
+	ASSERT_EQ(0, alloc(N("one"), 4096, 0, &e));
+	ASSERT_EQ(h.offset + 3 * 4096, e.offset);
+	/* h3 is too small: h5 is the lowest that fits. */
+	ASSERT_EQ(0, alloc(N("again"), 2 * 4096, 0, &e));
+	ASSERT_EQ(0, pdma_core_lookup(R.core, N("h4"), &h));
+	ASSERT_EQ(h.offset + 4096, e.offset);
+	ASSERT_EQ(0, pdma_core_verify(R.core));
 	region_fini(&R);
 	return 0;
 }
 
-static int alloc_best_fit_ties_lowest(void)
+static int alloc_first_fit_equal_holes_lowest(void)
 {
 	static const u64 pages[] = { 2, 1, 2, 1, 2, 1 };
 	static const int fr[] = { 4, 0, 2 };
@@ -285,12 +287,12 @@ static int alloc_align_walks_to_next_fit(void)
 	CHECK(make_holes(pages, 5, fr, 2));
 	ASSERT_EQ(0, alloc(N("a"), 8 * 4096, SZ_64K, &e));
 	ASSERT_EQ(192 * 1024, e.offset);
-	/* The 32K of head slack left in the tail is now the best fit. */
+	/* Aligned to 16K, the 10-page hole at 32K is the lowest fit. */
 	ASSERT_EQ(0, alloc(N("b"), 8 * 4096, 4 * 4096, &e));
-	ASSERT_EQ(160 * 1024, e.offset);
-	/* Aligned to 16K, the 10-page hole fits the next one. */
-	ASSERT_EQ(0, alloc(N("c"), 8 * 4096, 4 * 4096, &e));
 	ASSERT_EQ(32 * 1024, e.offset);
+	/* Its 2 pages left are skipped; the 20-page hole fits at 80K. */
+	ASSERT_EQ(0, alloc(N("c"), 8 * 4096, 4 * 4096, &e));
+	ASSERT_EQ(80 * 1024, e.offset);
 	ASSERT_EQ(0, pdma_core_verify(R.core));
 	region_fini(&R);
 	return 0;
@@ -542,7 +544,7 @@ static int name_check_matches_reference(void)
 {
 	static const u8 bytes[] = { 0x01, 0x1b, 0x1f, 0x20, 0x7e, 0x7f, 0x80,
 				    0x81, 0x9f, 0xa0, 0xfe, 0xff, 'a', 'z' };
-	const siphash_key_t key = { { 42, 43 } };
+	const hsiphash_key_t key = { { 42, 43 } };
 	u8 n[PDMA_NAME_MAX], m[PDMA_NAME_MAX];
 	u32 h1, h2;
 	u64 seed = 7;
@@ -583,8 +585,8 @@ static const struct test_case tests[] = {
 	TEST(names_duplicate, "Expect -EEXIST for a duplicate name without any store; the name is reusable after free."),
 	TEST(errors_change_nothing, "Expect every failing call to leave the state and the region bytes unchanged."),
 	TEST(alloc_physical_alignment, "Expect alignment applied to base + offset for a region based at 1G + 12K."),
-	TEST(alloc_best_fit, "Expect the smallest hole that fits to be used."),
-	TEST(alloc_best_fit_ties_lowest, "Expect the lowest offset among equally sized holes."),
+	TEST(alloc_first_fit, "Expect the lowest hole that fits to be used, not the tightest."),
+	TEST(alloc_first_fit_equal_holes_lowest, "Expect equally sized holes to be used lowest offset first."),
 	TEST(alloc_align_walks_to_next_fit, "Expect holes too small once aligned to be skipped for the next one that fits."),
 	TEST(free_coalesces, "Expect freed extents to merge with free neighbours, ending as one extent."),
 	TEST(free_coalesces_both_sides, "Expect freeing between two holes to merge all three."),

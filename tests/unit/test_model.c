@@ -5,8 +5,8 @@
  * Random allocs (random size, alignment, name, sometimes invalid), frees,
  * claims, lookups and occasional reloads from the region bytes (half of
  * them followed by an adoption) run against the core and against a
- * trivial reference model: an unsorted array of live entries, with best
- * fit computed by brute force over the gaps. Every result must match the
+ * trivial reference model: an unsorted array of live entries, with
+ * address-ordered first fit computed by brute force over the gaps. Every result must match the
  * model exactly (errno, offset, size, alignment, generation), and after
  * every operation the core must hold exactly the model's entries, with no
  * overlap, everything inside the data area, exact free-byte accounting
@@ -62,10 +62,10 @@ static int cmp_off(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Best fit by brute force: smallest gap (then lowest) that fits aligned. */
-static int m_best_fit(u64 size, u64 align, u64 *off, u64 *largest)
+/* First fit by brute force: the lowest gap that fits aligned. */
+static int m_first_fit(u64 size, u64 align, u64 *off, u64 *largest)
 {
-	u64 pos = R.lay.data_offset, best_len = 0, gap, pad, end;
+	u64 pos = R.lay.data_offset, gap, pad, end;
 	bool found = false;
 	u32 i;
 
@@ -77,10 +77,8 @@ static int m_best_fit(u64 size, u64 align, u64 *off, u64 *largest)
 		if (gap > *largest)
 			*largest = gap;
 		pad = (0 - (R.base + pos)) & (align - 1);
-		if (gap && pad < gap && gap - pad >= size &&
-		    (!found || gap < best_len)) {
+		if (gap && pad < gap && gap - pad >= size && !found) {
 			found = true;
-			best_len = gap;
 			*off = pos + pad;
 		}
 		if (i < M.nr)
@@ -117,10 +115,10 @@ static int check_state(void)
 		    e.create_gen != M.ent[k].cgen || e.flags != M.ent[k].flags)
 			TEST_FAIL("entry %s differs from the model", e.name);
 	}
-	m_best_fit(U64_MAX, PDMA_PAGE_SIZE, &dummy, &largest);
+	m_first_fit(U64_MAX, PDMA_PAGE_SIZE, &dummy, &largest);
 	pos = R.lay.data_offset;
 	for (i = 0; i < M.nr; i++) {
-		/* Sorted by m_best_fit(): in range and no overlap. */
+		/* Sorted by m_first_fit(): in range and no overlap. */
 		if (M.ent[i].off < pos || M.ent[i].off + M.ent[i].size > R.size ||
 		    (R.base + M.ent[i].off) % M.ent[i].align)
 			TEST_FAIL("entry %s out of place", M.ent[i].name);
@@ -219,7 +217,7 @@ static int op_alloc(void)
 	else if (M.nr == M.cap)
 		want = -ENOSPC;
 	else
-		want = m_best_fit(rsize, align, &off, &largest);
+		want = m_first_fit(rsize, align, &off, &largest);
 
 	ret = pdma_core_alloc(R.core, name, size, req_align, flags, &e);
 	stat_alloc[ret == 0 ? 0 : ret == -EINVAL ? 1 : ret == -EEXIST ? 2 :

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Force-included when a kernel lib/ source (lib/siphash.c) is compiled for
- * userspace, on top of the kernel's own tools/include, as tools/testing
- * does: the few kernel helpers those headers lack. Nothing here changes
+ * Force-included when a kernel lib/ source (siphash, crc32, sort) is
+ * compiled for userspace, on top of the kernel's own tools/include, as
+ * tools/testing does: the few kernel helpers those headers lack. Nothing here changes
  * what the source computes.
  */
 #ifndef _PDMA_KSHIM_H
@@ -32,6 +32,12 @@ static inline __u64 rol64(__u64 word, unsigned int shift)
 #define MODULE_AUTHOR(s)
 #define MODULE_DESCRIPTION(s)
 #define MODULE_LICENSE(s)
+/* For lib/sort.c: the kernel has these in <linux/types.h>. */
+typedef int (*cmp_r_func_t)(const void *a, const void *b, const void *priv);
+typedef void (*swap_r_func_t)(void *a, void *b, int size, const void *priv);
+typedef int (*cmp_func_t)(const void *a, const void *b);
+typedef void (*swap_func_t)(void *a, void *b, int size);
+
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "kshim: only little-endian hosts"
 #endif
