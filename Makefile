@@ -6,7 +6,10 @@
 BUILD      := $(CURDIR)/build
 PDMA_CACHE ?= $(HOME)/.cache/pdma
 KCONFIG    ?= default
-export PDMA_CACHE KCONFIG
+# The test kernel's version: 6.12 (Debian 12's, the default) or 7.2 (sid's
+# linux-source-7.2, fetched by `make deps KVER=7.2`); see README "Linux 7.2".
+KVER       ?= 6.12
+export PDMA_CACHE KCONFIG KVER
 
 PYTHON     := /usr/bin/python3
 PYTEST     := $(PYTHON) -m pytest
@@ -15,12 +18,12 @@ CC         ?= gcc
 CFLAGS_TOOLS := -O2 -g -Wall -Wextra -std=gnu11 -I$(CURDIR)/uapi -I$(CURDIR)/kmod
 
 # Evaluated only inside recipes, after `deps` and `kernel` have run.
-kernel_dir = $(shell KCONFIG=$(KCONFIG) tools/vm/kernel.sh dir)/linux-source-6.12
+kernel_dir = $(shell tools/vm/kernel.sh tree)
 KMAKE = $(MAKE) -C $(kernel_dir) ARCH=x86_64
 
 BIN     := $(BUILD)/bin
 # One initramfs per kernel variant: it carries that kernel and its pdma.ko.
-INITRAMFS := $(BUILD)/initramfs$(if $(filter-out default,$(KCONFIG)),-$(KCONFIG)).cpio
+INITRAMFS := $(BUILD)/initramfs$(if $(filter-out 6.12,$(KVER)),-$(KVER))$(if $(filter-out default,$(KCONFIG)),-$(KCONFIG)).cpio
 LIBPDMA := $(BUILD)/lib/libpdma.a
 HEADERS := $(wildcard uapi/linux/*.h tools/libpdma/*.h kmod/pdma_core.h kmod/pdma_shim.h)
 
@@ -30,8 +33,9 @@ TOOLS := $(BIN)/pdmactl $(BIN)/pdma-dump
 include kmod/core.mk
 CORE_SRCS := $(addprefix kmod/,$(addsuffix .c,$(PDMA_CORE)))
 # ... and the kernel's own sources it calls (siphash, crc32, sort, rbtree),
-# from the built tree.
-KTREE ?= $(kernel_dir)
+# from the built 6.12 tree whatever KVER is: userspace builds are the same
+# for every kernel.
+KTREE ?= $(shell KVER=6.12 tools/vm/kernel.sh tree)
 PDMA_TOP := $(CURDIR)
 include tools/kshim/ksrc.mk
 KOBJS := $(addprefix $(BUILD)/obj/,$(KOBJ_NAMES))
@@ -41,6 +45,10 @@ GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_m
 	$(BIN)/pdma_stress \
 	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_test_aid
 MODULES := $(CURDIR)/kmod/pdma.ko
+# On 7.x: pdma against the upstream Live Update Orchestrator (bench/luo_bench.py).
+ifneq ($(KVER),6.12)
+GUEST_TOOLS += $(BIN)/preserve_bench
+endif
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -65,15 +73,19 @@ help:
 	@echo "make bench    benchmark tables (ratios measured in one run)"
 	@echo "make fuzz     a longer libFuzzer run of the table loader (FUZZ_TIME=300)"
 	@echo "make kernel   build or reuse the cached test kernel (KCONFIG=debug for the debug one)"
+	@echo "              KVER=7.2 with any target: the same on Linux 7.2 (sid's linux-source-7.2)"
 	@echo "make dkms     register the module with DKMS (/usr/src/pdma-$(VERSION), dkms add)"
 	@echo "make check-stock  Debian's stock 6.12 kernel: DKMS build, kexec -s cycles, loader safety"
 	@echo "make clean    remove build outputs (the kernel cache stays in $(PDMA_CACHE))"
 
 deps:
 	@tools/vm/deps.sh
+	@if [ "$(KVER)" != 6.12 ]; then tools/vm/debsource.sh fetch $(KVER) >/dev/null; fi
 
+# KVER=7.2 also builds 6.12, whose lib/ sources the userspace tools compile.
 kernel: deps
 	@tools/vm/kernel.sh build >/dev/null
+	@if [ "$(KVER)" != 6.12 ]; then KVER=6.12 KCONFIG=default tools/vm/kernel.sh build >/dev/null; fi
 
 # kbuild's command lines for an external module name the kernel tree by
 # relative paths, so switching KCONFIG would not rebuild pdma.ko and a module
@@ -150,6 +162,11 @@ $(BIN)/nvme_test_aid: tests/guest/nvme_test_aid.c $(NVME_CORE_SRCS) $(wildcard t
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(NVME_CORE_SRCS) $(LIBPDMA)
 
+# <linux/liveupdate.h> is the 7.x tree's own uapi header.
+$(BIN)/preserve_bench: tests/guest/preserve_bench.c $(LIBPDMA) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) -static $(CFLAGS_TOOLS) -Itools -idirafter $(kernel_dir)/include/uapi -o $@ $< $(LIBPDMA)
+
 $(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
@@ -163,8 +180,15 @@ initramfs: kernel modules
 	tools/vm/mkinitramfs.sh $(INITRAMFS) $(kernel_dir)/arch/x86/boot/bzImage \
 		$(TOOLS) $(GUEST_TOOLS) $(MODULES)
 
+# On 7.x, tests/mainline adds the upstream vfio and liveupdate selftests; the
+# two suites about Debian's 6.12 (its stock kernel, and a module of an old
+# commit built against the test kernel) do not apply.
+KVER_ONLY_612 := tests/test_stock_kernel.py tests/test_pdma_upgrade.py
 check: initramfs
-	$(PYTEST) -ra tests $(PYTEST_ARGS)
+	@# 7.x: the same kernel without the series, the stock twin of tests/mainline
+	@if [ "$(KVER)" != 6.12 ]; then KSERIES=none tools/vm/kernel.sh build >/dev/null; fi
+	$(PYTEST) -ra tests $(if $(filter-out 6.12,$(KVER)),$(addprefix --ignore=,$(KVER_ONLY_612))) \
+		$(PYTEST_ARGS)
 
 # The guest suites on the debug kernel (KASAN, lockdep, SMP). Every guest run
 # fails on a kernel splat in its console (tools/vm/pdmavm.py SPLAT).

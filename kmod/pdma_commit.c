@@ -45,21 +45,23 @@ static bool pdma_shift_ready;
  *
  * A commit moves CRCs past the slots that follow a change. A shift is
  * linear in the CRC, so a shift by 2^j slots is 32 words, the shift of
- * each CRC bit: the first row from the kernel's __crc32c_le_shift(), each
- * next one by applying the previous twice. Shifting past k slots then
- * costs one table application per set bit of k, whatever the capacity.
+ * each CRC bit: the first row is the CRC32C of one zero slot started from
+ * that bit (a raw CRC over zeros is exactly the shift; 7.x removed
+ * __crc32c_le_shift()), each next one by applying the previous twice.
+ * Shifting past k slots then costs one table application per set bit of
+ * k, whatever the capacity.
  * Built by the first pdma_core_create(), like the userspace CRC32C
  * tables, so that call must not race with any other use of the core.
  */
 void pdma_shift_init(void)
 {
+	static const struct pdma_table_entry zero;
 	int i, j;
 
 	if (pdma_shift_ready)
 		return;
 	for (i = 0; i < 32; i++)
-		pdma_shift_tab[0][i] = __crc32c_le_shift(1U << i,
-							 sizeof(struct pdma_table_entry));
+		pdma_shift_tab[0][i] = pdma_crc32c(1U << i, &zero, sizeof(zero));
 	for (j = 1; j < PDMA_SHIFT_ROWS; j++)
 		for (i = 0; i < 32; i++)
 			pdma_shift_tab[j][i] = pdma_shift_apply(pdma_shift_tab[j - 1],

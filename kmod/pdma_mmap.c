@@ -7,8 +7,8 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/pfn_t.h>
 
+#include "pdma_compat.h"
 #include "pdma_drv.h"
 
 static unsigned long pdma_vma_pfn(struct vm_area_struct *vma, unsigned long addr)
@@ -53,8 +53,8 @@ static vm_fault_t pdma_huge_fault(struct vm_fault *vmf, unsigned int order)
 		return vmf_insert_pfn(vma, vmf->address, pfn);
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	case PMD_ORDER:
-		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV),
-					  vmf->flags & FAULT_FLAG_WRITE);
+		return pdma_insert_pfn_pmd(vmf, pfn,
+					   vmf->flags & FAULT_FLAG_WRITE);
 #endif
 	default:
 		return VM_FAULT_FALLBACK;
@@ -172,10 +172,10 @@ unsigned long pdma_get_unmapped_area(struct file *file, unsigned long addr,
 	if (addr || (flags & MAP_FIXED) || len < PMD_SIZE ||
 	    check_add_overflow(len, PMD_SIZE, &padded))
 		goto plain;
-	area = mm_get_unmapped_area(current->mm, file, 0, padded, pgoff, flags);
+	area = pdma_mm_get_unmapped_area(file, 0, padded, pgoff, flags);
 	if (IS_ERR_VALUE(area))
 		goto plain;
 	return area + ((phys - area) & (PMD_SIZE - 1));
 plain:
-	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+	return pdma_mm_get_unmapped_area(file, addr, len, pgoff, flags);
 }

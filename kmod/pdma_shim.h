@@ -124,9 +124,11 @@ static inline u32 hsiphash(const void *data, size_t len,
 	return __hsiphash_unaligned(data, len, key);
 }
 
-/* The kernel's lib/crc32.c, compiled for userspace likewise. */
+/*
+ * The kernel's lib/crc32.c, compiled for userspace likewise: the unit tests
+ * check the core's CRC32C against it.
+ */
 u32 __crc32c_le(u32 crc, unsigned char const *p, size_t len);
-u32 __crc32c_le_shift(u32 crc, size_t len);
 
 /*
  * The kernel's augmented rbtree: tools/lib/rbtree.c with its headers from

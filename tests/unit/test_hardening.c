@@ -330,6 +330,8 @@ static int crc32c_implementations_agree(void)
 	ASSERT_EQ(0xe3069283U, ~pdma_crc32c_sw(~0U, check, 9));
 	ASSERT_EQ(0xe3069283U, ~pdma_crc32c_hw(~0U, check, 9));
 	ASSERT_EQ(0xe3069283U, ~pdma_crc32c(~0U, check, 9));
+	/* The kernel's own lib/crc32.c, what crc32c() falls back to. */
+	ASSERT_EQ(0xe3069283U, ~__crc32c_le(~0U, (const u8 *)check, 9));
 	if (!pdma_crc32c_have_hw())
 		TEST_FAIL("this CPU has no SSE4.2: the hardware path is untested");
 	for (size_t i = 0; i < sizeof(buf); i++)
@@ -341,6 +343,7 @@ static int crc32c_implementations_agree(void)
 		sw = pdma_crc32c_sw(~0U, buf + off, len);
 		hw = pdma_crc32c_hw(~0U, buf + off, len);
 		ASSERT_EQ(sw, hw);
+		ASSERT_EQ(sw, __crc32c_le(~0U, buf + off, len));
 		hw = pdma_crc32c_hw(pdma_crc32c_hw(~0U, buf + off, len / 3),
 				    buf + off + len / 3, len - len / 3);
 		ASSERT_EQ(sw, hw);
@@ -349,7 +352,7 @@ static int crc32c_implementations_agree(void)
 }
 
 static const struct test_case tests[] = {
-	TEST(crc32c_implementations_agree, "Expect the SSE4.2 and slice-by-8 CRC32C to give the check value 0xe3069283 and agree on 20k buffers of every alignment and length, also chained."),
+	TEST(crc32c_implementations_agree, "Expect the SSE4.2, slice-by-8 and kernel lib/crc32.c CRC32C to give the check value 0xe3069283 and agree on 20k buffers of every alignment and length, also chained."),
 	TEST(reserve_stores_nothing, "Expect a reservation to store nothing, keep its pages from other callers, and leave no trace at the next load."),
 	TEST(publish_records_the_reserved_extent, "Expect publishing a reservation to record exactly that extent, in one commit that loads back."),
 	TEST(publish_rechecks_the_name, "Expect publishing under a name taken meanwhile to fail with -EEXIST without a store, and unreserving to restore the free space."),

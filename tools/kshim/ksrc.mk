@@ -3,7 +3,7 @@
 # userspace builds of the core (tests/unit, pdma-dump) from the cached,
 # built kernel tree, the way tools/testing compiles them:
 #
-# - lib/: siphash, the CRC32C shift of lib/crc32.c (whose crc32table.h the
+# - lib/: siphash, the CRC32C of lib/crc32.c (whose crc32table.h the
 #   kernel build made) and sort, over the tree's tools/include, with
 #   tools/kshim/kshim.h for the few missing helpers;
 # - tools/lib/: rbtree.c, the kernel's lib/rbtree.c as tools/ carries it,

@@ -9,7 +9,7 @@ set -euo pipefail
 pkgs=(
 	linux-source-6.12 qemu-system-x86 kexec-tools busybox-static python3-pytest
 	bc bison flex libelf-dev libssl-dev cpio dwarves xz-utils make gcc libc6-dev
-	clang llvm libclang-rt-14-dev valgrind sparse patch lz4 dkms
+	clang llvm libclang-rt-14-dev valgrind sparse patch lz4 dkms uuid-dev
 )
 
 missing=()

@@ -8,7 +8,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: intree-check.sh OUTDIR}
-src=$("$top/tools/vm/kernel.sh" dir)/linux-source-6.12
+src=$("$top/tools/vm/kernel.sh" tree)
 [ -e "$src/../.built" ] || { echo "intree-check: no cached kernel: run 'make kernel'" >&2; exit 1; }
 
 rm -rf "$out"
