@@ -45,6 +45,8 @@ GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_m
 	$(BIN)/pdma_stress \
 	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_test_aid
 MODULES := $(CURDIR)/kmod/pdma.ko
+# Test modules for the guest suites (tests/guest/kmod), in the initramfs only.
+TEST_MODULES := $(CURDIR)/tests/guest/kmod/pdma_squat.ko
 # On 7.x: pdma against the upstream Live Update Orchestrator (bench/luo_bench.py).
 ifneq ($(KVER),6.12)
 GUEST_TOOLS += $(BIN)/preserve_bench
@@ -93,8 +95,10 @@ kernel: deps
 modules: kernel
 	@if [ "$$(cat kmod/.kernel-dir 2>/dev/null)" != "$(kernel_dir)" ]; then \
 		$(KMAKE) M=$(CURDIR)/kmod clean >/dev/null; \
+		$(KMAKE) M=$(CURDIR)/tests/guest/kmod clean >/dev/null; \
 		echo "$(kernel_dir)" >kmod/.kernel-dir; fi
 	+$(KMAKE) M=$(CURDIR)/kmod modules
+	+$(KMAKE) M=$(CURDIR)/tests/guest/kmod modules
 
 tools: $(TOOLS) $(GUEST_TOOLS)
 
@@ -178,7 +182,7 @@ $(BIN)/%: tools/vm/guest/%.c
 initramfs: kernel modules
 	+$(MAKE) tools
 	tools/vm/mkinitramfs.sh $(INITRAMFS) $(kernel_dir)/arch/x86/boot/bzImage \
-		$(TOOLS) $(GUEST_TOOLS) $(MODULES)
+		$(TOOLS) $(GUEST_TOOLS) $(MODULES) $(TEST_MODULES)
 
 # On 7.x, tests/mainline adds the upstream vfio and liveupdate selftests; the
 # two suites about Debian's 6.12 (its stock kernel, and a module of an old
@@ -210,6 +214,9 @@ bench: initramfs
 		--initramfs $(BUILD)/initramfs-servicing.cpio --label "pdma-nvme and pdma.ko only"
 	$(PYTHON) bench/nvme_multi_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(INITRAMFS)
+	@# 7.x: pdma against the upstream Live Update Orchestrator's memfd preservation
+	$(if $(filter-out 6.12,$(KVER)),$(PYTHON) bench/luo_bench.py \
+		--kernel $(kernel_dir)/arch/x86/boot/bzImage --initramfs $(INITRAMFS))
 
 # The module alone on Debian's own 6.12 kernel (bookworm-backports): kernel
 # and headers fetched into $(PDMA_CACHE) (never installed on the host),
@@ -255,4 +262,6 @@ clean:
 	+$(MAKE) -C tests/unit clean
 	rm -f kmod/*.o kmod/.*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order \
 		kmod/Module.symvers kmod/.kernel-dir
+	rm -f tests/guest/kmod/*.o tests/guest/kmod/*.ko tests/guest/kmod/*.mod tests/guest/kmod/*.mod.c \
+		tests/guest/kmod/.*.cmd tests/guest/kmod/modules.order tests/guest/kmod/Module.symvers
 	rm -rf .pytest_cache tests/__pycache__ tools/vm/__pycache__

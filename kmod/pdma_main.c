@@ -362,6 +362,8 @@ static int __init pdma_init(void)
 	ret = misc_register(&pdma->misc);
 	if (ret) {
 		mutex_unlock(&pdma->lock);
+		pr_err("cannot register /dev/pdma (%d), table left untouched; is the name taken (ls /sys/class/misc)?\n",
+		       ret);
 		goto err_destroy_core;
 	}
 	pdma_attach(pdma);

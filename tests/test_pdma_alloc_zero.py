@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""ALLOC with PDMA_ALLOC_ZERO across a kexec in the middle of the zeroing.
+"""ALLOC with PDMA_ALLOC_ZERO across a kexec, or a panic into the crash
+kernel, in the middle of the zeroing.
 
 The buffer's pages first hold a pattern (a previous owner's data); then a
 512 MiB ALLOC(ZERO) runs in the background and the guest kexecs after a
@@ -10,6 +11,8 @@ The module of commit 3b74db6 (commit first, zero after, under the lock)
 fails this: run with it, the kexec 0.05 s into the ALLOC left an entry
 "big" with 459,961,841 non-zero bytes.
 """
+
+import pytest
 
 from conftest import GiB, MiB, ok
 
@@ -67,3 +70,53 @@ phase_{last}() {{
         if n > 1:
             if p["found"] == "1":
                 assert p["nonzero"] == "0", f"kexec {n - 1}: a ZERO entry holds old data"
+
+
+def crash_during_alloc_zero(delay_ms):
+    """Phase 1 panics delay_ms into the ALLOC(ZERO); phase 2 is the crash kernel."""
+    return f"""
+phase_1() {{
+    pdma_load
+    pdmactl alloc dirty {BIG} >/dev/null
+    pdma_buf fill dirty 7 >/dev/null
+    emit dirty "$(pdma_buf nonzero dirty)"
+    pdmactl free dirty >/dev/null
+    # The crash kernel: same image and initramfs, phase 2, one CPU as kdump does.
+    cmdline=$(tr ' ' '\\n' </proc/cmdline | grep -v -e '^pdmavm.phase=' -e '^crashkernel=' | tr '\\n' ' ')
+    kexec -s -p /boot/bzImage --initrd=/sys/firmware/initrd \\
+        --append="$cmdline nr_cpus=1 pdmavm.phase=2"
+    emit crash_loaded "$(cat /sys/kernel/kexec_crash_loaded)"
+    pdmactl alloc big {BIG} --zero >/dev/null 2>&1 &
+    usleep {delay_ms * 1000}
+    pdmavm_end 0
+    echo c >/proc/sysrq-trigger
+}}
+phase_2() {{
+    emit vmcore "$(test -e /proc/vmcore && echo yes || echo no)"
+    pdma_load
+    if pdmactl list | grep -q '^big '; then
+        emit found 1
+        emit nonzero "$(pdma_buf nonzero big)"
+    else
+        emit found 0
+    fi
+}}
+"""
+
+
+@pytest.mark.parametrize("delay_ms", [30, 250, 900])
+def test_panic_during_alloc_zero_leaves_no_dirty_entry(guest, delay_ms):
+    """Expect a panic (sysrq c) at a varied moment of a 512 MiB ALLOC(ZERO)
+    over dirty pages to leave the kexec -s -p crash kernel either no entry
+    for it or an entry whose every byte is zero."""
+    g = guest(memory=2 * GiB, memmap=RANGE, cmdline=["crashkernel=256M"], timeout=600,
+              allow_splat=r"sysrq triggered crash|Call Trace:")
+    run = ok(g.run(crash_during_alloc_zero(delay_ms), phases=2))
+    p1, p2 = run.phase(1), run.phase(2)
+    assert p1["load.rc"] == "0", p1["load.err"]
+    assert int(p1["dirty"]) > BIG // 2, "the pages must hold old data first"
+    assert p1["crash_loaded"] == "1"
+    assert p2["vmcore"] == "yes", "phase 2 must be the crash kernel"
+    assert p2["load.rc"] == "0", p2["load.err"]
+    if p2["found"] == "1":
+        assert p2["nonzero"] == "0", f"panic at {delay_ms} ms: a ZERO entry holds old data"

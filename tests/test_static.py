@@ -11,7 +11,8 @@ import pytest
 
 from conftest import ROOT
 
-KERNEL_FILES = sorted(p for p in glob.glob(os.path.join(ROOT, "kmod", "*.[ch]"))
+KERNEL_FILES = sorted(p for d in ("kmod", "tests/guest/kmod")
+                      for p in glob.glob(os.path.join(ROOT, d, "*.[ch]"))
                       if not p.endswith(".mod.c"))
 KVER = os.environ.get("KVER", "6.12")
 # The series of the kernel under test: kmod/patches for 6.12, a directory of

@@ -14,7 +14,9 @@ import argparse
 import dataclasses
 import json
 import os
+import functools
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -44,6 +46,55 @@ def splats(console, allowed=None):
     regex ``allowed`` (a test that panics on purpose names its panic)."""
     return [line for line in console.splitlines()
             if SPLAT.search(line) and not (allowed and re.search(allowed, line))]
+
+
+# QEMU before 8.1.1 (Debian 12 has 7.2) lacks commit 0d58c660689f
+# ("softmmu: Use async_run_on_cpu in tcg_commit"): with one host thread per
+# vCPU (MTTCG), a vCPU that changes the memory map, as the kernel does when
+# it sizes a PCI BAR at boot, publishes the new dispatch table to the other
+# vCPUs before their TLBs are flushed, and an MMIO access there in that
+# window can crash QEMU with SIGSEGV (QEMU issues 1826, 1834, 1846). CI hit
+# it twice, during PCI enumeration after a kexec. There the vCPUs share one
+# host thread (thread=single): the guest is still SMP (two CPUs, IPIs, CPUs
+# stopped at kexec, preemption between them at any translation block) but
+# no two vCPUs run at the same instant. PDMA_GUEST_TCG_THREAD=single|multi
+# overrides the choice.
+MTTCG_SAFE_QEMU = (8, 1, 1)
+
+
+@functools.lru_cache(maxsize=None)
+def qemu_version(qemu):
+    """(major, minor, micro) of the QEMU binary, or None if it cannot tell."""
+    try:
+        out = subprocess.run([qemu, "--version"], stdout=subprocess.PIPE, text=True,
+                             stderr=subprocess.DEVNULL, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def tcg_thread(qemu):
+    """The TCG threading for guests of this QEMU: "multi" only where MTTCG
+    is safe (see MTTCG_SAFE_QEMU), else "single"."""
+    forced = os.environ.get("PDMA_GUEST_TCG_THREAD")
+    if forced:
+        if forced not in ("single", "multi"):
+            raise GuestError(f"PDMA_GUEST_TCG_THREAD={forced}: expected single or multi")
+        return forced
+    version = qemu_version(qemu)
+    return "multi" if version and version >= MTTCG_SAFE_QEMU else "single"
+
+
+def exit_reason(returncode):
+    """QEMU's exit status in words: a negative status is a signal."""
+    if returncode >= 0:
+        return f"exited {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    return f"was killed by {name} (a QEMU crash, not a guest failure)"
 
 
 @dataclasses.dataclass
@@ -161,7 +212,8 @@ class Guest:
         return " ".join(args + list(self.cmdline))
 
     def qemu_argv(self, initrd):
-        argv = [self.qemu, "-machine", "q35", "-accel", "tcg", "-cpu", "max",
+        argv = [self.qemu, "-machine", "q35", "-accel", f"tcg,thread={tcg_thread(self.qemu)}",
+                "-cpu", "max",
                 "-m", f"{self.memory >> 20}M", "-smp", str(self.smp), "-nographic", "-no-reboot",
                 "-monitor", "none",
                 "-kernel", self.kernel, "-initrd", initrd,
@@ -236,8 +288,8 @@ class Guest:
         seconds = time.monotonic() - start
         console = self._read("console.log")
         if proc.returncode != 0:
-            raise GuestError(f"qemu exited {proc.returncode}: {proc.stdout.decode(errors='replace')}"
-                             + tail(console))
+            raise GuestError(f"qemu {exit_reason(proc.returncode)}, argv in {self.workdir}/qemu.argv: "
+                             f"{proc.stdout.decode(errors='replace')}" + tail(console))
         run = Run(self._parse(), console, self.workdir, seconds)
         if len(run.phases) != phases or any(p.rc is None for p in run.phases.values()):
             raise GuestError(f"expected {phases} completed phases, got {run.summary()}; "
