@@ -22,6 +22,28 @@ RANGE = (640 * MiB, 0x40000000)
 # Delays (seconds) between starting the ALLOC and kexec -e, one per cycle.
 DELAYS = ("0.05", "0.2", "0.6")
 
+SCENARIO_LIB = f"""
+# dirty_pages SEED: leave old data in the pages the next ALLOC gets.
+dirty_pages() {{
+    pdmactl alloc dirty {BIG} >/dev/null
+    pdma_buf fill dirty "$1" >/dev/null
+    emit dirty "$(pdma_buf nonzero dirty)"
+    pdmactl free dirty >/dev/null
+}}
+
+# report_big [free]: found (0 or 1) and, if found, nonzero of the entry
+# "big", which "free" then frees.
+report_big() {{
+    if pdmactl list | grep -q '^big '; then
+        emit found 1
+        emit nonzero "$(pdma_buf nonzero big)"
+        [ "${{1:-}}" != free ] || pdmactl free big >/dev/null
+    else
+        emit found 0
+    fi
+}}
+"""
+
 
 def test_kexec_during_alloc_zero_leaves_no_dirty_entry(guest):
     """Expect, for each of 3 kexecs at different points of a 512 MiB
@@ -30,20 +52,11 @@ def test_kexec_during_alloc_zero_leaves_no_dirty_entry(guest):
     phases = {}
     for n, delay in enumerate(DELAYS, start=1):
         check = "" if n == 1 else """
-    if pdmactl list | grep -q '^big '; then
-        emit found 1
-        emit nonzero "$(pdma_buf nonzero big)"
-        pdmactl free big >/dev/null
-    else
-        emit found 0
-    fi"""
+    report_big free"""
         phases[n] = f"""
 phase_{n}() {{
     pdma_load{check}
-    pdmactl alloc dirty {BIG} >/dev/null
-    pdma_buf fill dirty {n} >/dev/null
-    emit dirty "$(pdma_buf nonzero dirty)"
-    pdmactl free dirty >/dev/null
+    dirty_pages {n}
     pdmavm_kexec_load || return 1
     pdmactl alloc big {BIG} --zero >/dev/null 2>&1 &
     sleep {delay}
@@ -53,15 +66,10 @@ phase_{n}() {{
     phases[last] = f"""
 phase_{last}() {{
     pdma_load
-    if pdmactl list | grep -q '^big '; then
-        emit found 1
-        emit nonzero "$(pdma_buf nonzero big)"
-    else
-        emit found 0
-    fi
+    report_big
 }}"""
     run = ok(guest(memory=2 * GiB, memmap=RANGE, timeout=1800).run(
-        "".join(phases.values()), phases=last))
+        SCENARIO_LIB + "".join(phases.values()), phases=last))
     for n in range(1, last + 1):
         p = run.phase(n)
         assert p["load.rc"] == "0", p["load.err"]
@@ -74,32 +82,19 @@ phase_{last}() {{
 
 def crash_during_alloc_zero(delay_ms):
     """Phase 1 panics delay_ms into the ALLOC(ZERO); phase 2 is the crash kernel."""
-    return f"""
+    return SCENARIO_LIB + f"""
 phase_1() {{
     pdma_load
-    pdmactl alloc dirty {BIG} >/dev/null
-    pdma_buf fill dirty 7 >/dev/null
-    emit dirty "$(pdma_buf nonzero dirty)"
-    pdmactl free dirty >/dev/null
-    # The crash kernel: same image and initramfs, phase 2, one CPU as kdump does.
-    cmdline=$(tr ' ' '\\n' </proc/cmdline | grep -v -e '^pdmavm.phase=' -e '^crashkernel=' | tr '\\n' ' ')
-    kexec -s -p /boot/bzImage --initrd=/sys/firmware/initrd \\
-        --append="$cmdline nr_cpus=1 pdmavm.phase=2"
-    emit crash_loaded "$(cat /sys/kernel/kexec_crash_loaded)"
+    dirty_pages 7
+    pdmavm_crash_load
     pdmactl alloc big {BIG} --zero >/dev/null 2>&1 &
     usleep {delay_ms * 1000}
-    pdmavm_end 0
-    echo c >/proc/sysrq-trigger
+    pdmavm_panic
 }}
 phase_2() {{
     emit vmcore "$(test -e /proc/vmcore && echo yes || echo no)"
     pdma_load
-    if pdmactl list | grep -q '^big '; then
-        emit found 1
-        emit nonzero "$(pdma_buf nonzero big)"
-    else
-        emit found 0
-    fi
+    report_big
 }}
 """
 

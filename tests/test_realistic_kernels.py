@@ -80,15 +80,10 @@ phase_1() {{
     pdma_load
 {fill}
 {report}
-    # The crash kernel: same image and initramfs, phase 2, one CPU as kdump does.
-    cmdline=$(tr ' ' '\\n' </proc/cmdline | grep -v -e '^pdmavm.phase=' -e '^crashkernel=' | tr '\\n' ' ')
-    kexec -s -p /boot/bzImage --initrd=/sys/firmware/initrd \\
-        --append="$cmdline nr_cpus=1 pdmavm.phase=2"
-    emit crash_loaded "$(cat /sys/kernel/kexec_crash_loaded)"
+    pdmavm_crash_load
     pdma_stress 60 {threads} {seed} >/dev/null 2>&1 &
     usleep {delay_ms * 1000}
-    pdmavm_end 0
-    echo c >/proc/sysrq-trigger
+    pdmavm_panic
 }}
 phase_2() {{
     emit vmcore "$(test -e /proc/vmcore && echo yes || echo no)"

@@ -117,6 +117,24 @@ pdmavm_kexec_load() {
 	kexec $mode -l /boot/bzImage --initrd=/sys/firmware/initrd --append="$cmdline" || return 1
 }
 
+# pdmavm_crash_load: load the crash kernel (kexec -s -p) as phase + 1: the
+# same image and initramfs and command line, minus crashkernel=, on one CPU
+# as kdump does; report crash_loaded (1 once it is loaded). Needs
+# crashkernel= on this kernel's command line.
+pdmavm_crash_load() {
+	local cmdline
+	cmdline=$(pdmavm_next_cmdline -d crashkernel= -a nr_cpus=1) || return 2
+	kexec -s -p /boot/bzImage --initrd=/sys/firmware/initrd --append="$cmdline"
+	emit crash_loaded "$(cat /sys/kernel/kexec_crash_loaded)"
+}
+
+# pdmavm_panic: end this phase and panic (sysrq c) into the crash kernel
+# pdmavm_crash_load loaded.
+pdmavm_panic() {
+	pdmavm_end 0
+	echo c >/proc/sysrq-trigger
+}
+
 # pdmavm_kexec_exec: end this phase and boot the kernel pdmavm_kexec_load
 # loaded.
 pdmavm_kexec_exec() {
