@@ -154,7 +154,8 @@ $(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h tools/nvme/nvm
 # knows nothing of the command line, and the CLI on top of it.
 NVME_CORE_SRCS := $(addprefix tools/nvme/,nvme_hw.c nvme_io.c nvme_state.c nvme_restore.c \
 	nvme_ledger.c)
-PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cli.c) $(NVME_CORE_SRCS)
+PDMA_NVME_SRCS := $(addprefix tools/nvme/,pdma-nvme.c nvme_cmd_io.c nvme_cmd_svc.c nvme_cli.c) \
+	$(NVME_CORE_SRCS)
 $(BIN)/pdma-nvme: $(PDMA_NVME_SRCS) $(wildcard tools/nvme/*.h) \
 		$(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)

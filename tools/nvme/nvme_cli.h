@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* nvme_cli.h - shared by pdma-nvme.c and nvme_cli.c */
+/*
+ * nvme_cli.h - the CLI layer of pdma-nvme, shared by pdma-nvme.c (main:
+ * parse and dispatch), nvme_cmd_io.c, nvme_cmd_svc.c (the commands) and
+ * nvme_cli.c (JSON output, errors, arguments). The driver core
+ * (nvme_drv.h) knows nothing of it.
+ */
 #ifndef NVME_CLI_H
 #define NVME_CLI_H
 
@@ -46,5 +51,34 @@ bool parse_num(const char *s, struct count *c);
 bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A block address: a plain number */
 bool parse_lba(const char *s, struct count *c);
+
+/* nvme_cmd_svc.c: what every command shares */
+
+/* Print the driver's counters (irq mode, admin/CC/I/O commands) */
+void j_common(void);
+/* Store a clean checkpoint and print inflight, ranges (and ranges_dropped) */
+int store_checkpoint(void);
+/* Open the queues (recovering if need be); @drain: reap what was left */
+int attach(bool drain);
+/* attach(true): open the queues with nothing left in flight */
+int attach_drained(void);
+/* Quiesce and store the SAVED record (commands in flight stay listed) */
+int do_save(bool keep_alive, bool drain, bool flush);
+
+/* The commands: each prints its JSON object and returns the exit code */
+
+/* nvme_cmd_svc.c: servicing */
+int cmd_init(bool forget, bool msix);
+int cmd_save(int argc, char **argv);
+int cmd_restore(void);
+int cmd_status(void);
+
+/* nvme_cmd_io.c: I/O */
+int cmd_write(int argc, char **argv);
+int cmd_read(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_wait(void);
+int cmd_load(int argc, char **argv);
+int cmd_ledger_check(void);
 
 #endif /* NVME_CLI_H */
