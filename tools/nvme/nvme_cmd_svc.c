@@ -242,6 +242,8 @@ int cmd_restore(void)
 	jint("open_ns", (long long)r.open_ns);
 	jint("claim_ns", (long long)(drv.t_claimed - t_main));
 	jint("vfio_open_ns", (long long)(drv.t_opened - drv.t_claimed));
+	jint("vfio_group_ns", (long long)(drv.t_vfio_group - drv.t_claimed));
+	jint("vfio_device_ns", (long long)(drv.t_vfio_device - drv.t_vfio_group));
 	jint("open_to_first_io_ns", (long long)(drv.t_first_io - drv.t_opened));
 	jint("check_ns", (long long)r.check_ns);
 	jint("init_ns", (long long)r.init_ns);

@@ -129,6 +129,8 @@ struct nvd {
 	/* counters for this process */
 	unsigned int admin_cmds, cc_writes, io_cmds, ranges_dropped;
 	uint64_t t_claimed, t_opened; /* load(): allocations claimed, device open */
+	/* nvd_open_device(): group in its container, device fd (vfio-pci enable) */
+	uint64_t t_vfio_group, t_vfio_device;
 	uint64_t t_first_io; /* CLOCK_MONOTONIC ns of the first I/O completion */
 	uint64_t tsc_first_io;
 	unsigned int timeout_ms;

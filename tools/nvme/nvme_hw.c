@@ -122,10 +122,13 @@ int nvd_open_device(struct nvd *d)
 	    ioctl(d->container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
 		return nvd_err(d, NVD_EXIT_IO, "%s: attaching the no-IOMMU container: %s", path,
 			       strerror(errno));
+	d->t_vfio_group = nvd_now_ns();
+	/* vfio-pci enables the device here (the config-space walk, no reset if kept alive) */
 	d->device = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, d->bdf);
 	if (d->device < 0)
 		return nvd_err(d, NVD_EXIT_IO, "%s: opening device %s: %s", path, d->bdf,
 			       strerror(errno));
+	d->t_vfio_device = nvd_now_ns();
 
 	ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
 	if (ioctl(d->device, VFIO_DEVICE_GET_REGION_INFO, &ri))

@@ -55,8 +55,9 @@
  * run), inflight and ranges (of the stored record). restore adds path
  * ("keep-alive" or "full-init"), checks_failed (why not keep-alive, ""),
  * record_ok, restore_ns (start of the process to the first I/O
- * completion) split into claim_ns, vfio_open_ns and open_to_first_io_ns,
- * init_ns, reaped/in_doubt (commands in flight at the save), and, from
+ * completion) split into claim_ns, vfio_open_ns (of it vfio_group_ns:
+ * container and group; vfio_device_ns: the device fd, where vfio-pci
+ * enables the device) and open_to_first_io_ns, init_ns, reaped/in_doubt (commands in flight at the save), and, from
  * the TSC stamps of the last save (null without a good record): save_ns,
  * kexec_ns (end of the save to the start of this process: the kexec when
  * there was one), device_restore_ns and blackout_ns (start of the save's
