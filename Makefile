@@ -210,9 +210,9 @@ bench: initramfs
 		--initramfs $(INITRAMFS) --label "every test tool"
 	# P7 after: an initramfs with only what servicing needs
 	tools/vm/mkinitramfs.sh $(BUILD)/initramfs-servicing.cpio \
-		$(kernel_dir)/arch/x86/boot/bzImage $(BIN)/pdma-nvme $(MODULES)
+		$(kernel_dir)/arch/x86/boot/bzImage $(BIN)/pdma-nvme $(BIN)/pdmactl $(MODULES)
 	$(PYTHON) bench/nvme_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
-		--initramfs $(BUILD)/initramfs-servicing.cpio --label "pdma-nvme and pdma.ko only"
+		--initramfs $(BUILD)/initramfs-servicing.cpio --label "pdma-nvme, pdmactl and pdma.ko only"
 	$(PYTHON) bench/nvme_multi_bench.py --kernel $(kernel_dir)/arch/x86/boot/bzImage \
 		--initramfs $(INITRAMFS)
 	@# 7.x: pdma against the upstream Live Update Orchestrator's memfd preservation

@@ -34,6 +34,11 @@ BDF={BDF}
 nv() {{ local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }}
 # mark WHAT: a kernel log line, timed by printk (printk.time=1), for P7
 mark() {{ echo "pdmavm: $1 $PDMAVM_PHASE" >/dev/kmsg; }}
+# replay_marks: this kernel's markers from its log buffer onto the console,
+# after the blackout: with a quiet console (loglevel=) "Run /init" is not
+# printed live, but keeps its printk time in the buffer (kept before
+# pdma_load, which clears it)
+replay_marks() {{ {{ grep 'Run /init' /tmp/boot.log; dmesg | grep 'pdmavm: '; }} >/dev/console; }}
 """
 
 
@@ -64,9 +69,9 @@ phase_1() {{
         nxt = (f"    pdmavm_kexec_load {load}\n    nv final_save save"
                f"{'' if keep else ' --no-keep-alive'}\n    mark saved\n    mark kexec\n"
                f"    pdmavm_kexec_exec\n" if n <= KEXECS else "")
-        text += (f"phase_{n}() {{\n    pdma_load\n    mark loaded\n    mark restore\n"
+        text += (f"phase_{n}() {{\n    dmesg >/tmp/boot.log\n    pdma_load\n    mark loaded\n    mark restore\n"
                  f"    nv restore restore\n"
-                 f"    nv verify verify\n{nxt}}}\n")
+                 f"    nv verify verify\n    replay_marks\n{nxt}}}\n")
     return text
 
 
@@ -82,6 +87,28 @@ def printk_times(lines, pattern):
         if m and re.search(pattern, m.group(2)):
             out.setdefault(m.group(2), float(m.group(1)))
     return out
+
+
+def kernel_compression(bzimage):
+    """The compressor of @bzimage, from the magic of its payload."""
+    with open(bzimage, "rb") as f:
+        data = f.read()
+    magics = [(b"\xfd7zXZ\x00", "XZ"), (b"\x02\x21\x4c\x18", "LZ4"),
+              (b"\x28\xb5\x2f\xfd", "ZSTD"), (b"\x1f\x8b\x08", "gzip")]
+    found = [(data.find(m), name) for m, name in magics if data.find(m) >= 0]
+    return min(found)[1] if found else "unknown"
+
+
+def console_lines(workdir, n):
+    """Console lines the kernel printed live from kexec into kernel n to its init."""
+    with open(os.path.join(workdir, "console.log"), errors="replace") as f:
+        console = f.read().splitlines()
+    try:
+        i = next(k for k, line in enumerate(console) if f"pdmavm: kexec {n - 1}" in line)
+        j = next(k for k in range(i, len(console)) if f"pdmavm: loaded {n}" in console[k])
+    except StopIteration:
+        return "?"
+    return j - i
 
 
 def print_breakdown(run, n, workdir):
@@ -145,10 +172,14 @@ def main():
     ap.add_argument("--initramfs", required=True)
     ap.add_argument("--label", default="test initramfs",
                     help="what the initramfs is, for the P7 table")
+    ap.add_argument("--quiet-console", action="store_true",
+                    help="boot every kernel with loglevel=6: the serial console gets "
+                         "notices, warnings and errors, not the boot's info lines")
     a = ap.parse_args()
+    quiet = ["loglevel=6"] if a.quiet_console else []
     g = Guest(a.kernel, a.initramfs, tempfile.mkdtemp(prefix="pdma-nvme-bench-"),
               memmap=(128 * MiB, 0x30000000), timeout=600,
-              cmdline=["vfio_pci.ids=1b36:0010", "printk.time=1"])
+              cmdline=["vfio_pci.ids=1b36:0010", "printk.time=1"] + quiet)
     run = g.run(scenario(), phases=KEXECS + 1)
     failed = [f"phase {p.number} {k}: {v.get('error')}" for p in run.phases.values()
               for k, v in p.values.items() if isinstance(v, dict) and not v.get("ok")]
@@ -192,6 +223,10 @@ def main():
         best(fu, "claim_ns"))
     row("  VFIO open (full: with the function reset)", best(ka, "vfio_open_ns"),
         best(fu, "vfio_open_ns"))
+    row("    container and no-IOMMU group", best(ka, "vfio_group_ns"),
+        best(fu, "vfio_group_ns"))
+    row("    device fd (vfio-pci enable, config walk)", best(ka, "vfio_device_ns"),
+        best(fu, "vfio_device_ns"))
     row("  checks or re-init, then first I/O", best(ka, "open_to_first_io_ns"),
         best(fu, "open_to_first_io_ns"))
     row("device restore, same kernel (close/reopen)", best(warm["keep-alive"], "restore_ns"),
@@ -210,7 +245,10 @@ def main():
           f"(target <= 0.050) {verdict}")
     n = max(p for p in range(2, KEXECS + 2) if run.phase(p)["restore"]["path"] == "keep-alive")
     print(f"\ninitramfs: {a.label}, {os.path.getsize(a.initramfs) / MiB:.1f} MiB "
-          f"(kexec hashes and copies it, the new kernel unpacks it)")
+          f"(kexec hashes and copies it, the new kernel unpacks it); kernel "
+          f"{os.path.getsize(a.kernel) / MiB:.1f} MiB ({kernel_compression(a.kernel)}); console "
+          f"{'quiet (loglevel=6)' if a.quiet_console else 'every boot message'}, "
+          f"{console_lines(g.workdir, n)} lines in that boot")
     print_breakdown(run, n, g.workdir)
     return 0
 
