@@ -34,6 +34,16 @@ int store_checkpoint(void)
 	return 0;
 }
 
+/* "lost": the range a killed write may have half written, or null */
+static void j_lost(const struct nvd_restore *r)
+{
+	jkey("lost");
+	if (r->lost.nlb)
+		jraw("{\"lba\":%" PRIu64 ",\"blocks\":%u}", r->lost.slba, r->lost.nlb);
+	else
+		jraw("null");
+}
+
 static void j_recovery(const struct nvd_restore *r)
 {
 	bool rec = strcmp(r->path, "keep-alive") != 0;
@@ -43,11 +53,7 @@ static void j_recovery(const struct nvd_restore *r)
 		return;
 	jstr("checks_failed", r->checks);
 	jint("in_doubt", r->in_doubt);
-	jkey("lost");
-	if (r->lost.nlb)
-		jraw("{\"lba\":%" PRIu64 ",\"blocks\":%u}", r->lost.slba, r->lost.nlb);
-	else
-		jraw("null");
+	j_lost(r);
 }
 
 /* Open the queues (recovering if need be); @drain: reap what was left */
@@ -250,11 +256,7 @@ int cmd_restore(void)
 	jint("reaped", r.reaped);
 	jint("in_doubt", r.in_doubt);
 	jbool("dirty", r.dirty);
-	jkey("lost");
-	if (r.lost.nlb)
-		jraw("{\"lba\":%" PRIu64 ",\"blocks\":%u}", r.lost.slba, r.lost.nlb);
-	else
-		jraw("null");
+	j_lost(&r);
 	jint("queues", drv.nq);
 	jfixed("serial", s->serial, sizeof(s->serial));
 	hz = tsc_hz();

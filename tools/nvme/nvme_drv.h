@@ -15,9 +15,8 @@
  *   vfio_keep_alive.h  the keep-alive VFIO feature, if <linux/vfio.h> lacks it
  *
  * That is the driver core: it knows nothing of the command line. The CLI
- * sits on top (pdma-nvme.c, nvme_cmd_io.c, nvme_cmd_svc.c, nvme_cli.[ch]:
- * commands, arguments, JSON); so does the test helper
- * tests/guest/nvme_test_aid.c.
+ * sits on top (pdma-nvme and the files of nvme_cli.h: commands, arguments,
+ * JSON); so does the test helper tests/guest/nvme_test_aid.c.
  *
  * Ownership (see nvme_state.h): a process that opens the queues stores a
  * dirty record (nvd_own) before its first doorbell and a clean one

@@ -12,9 +12,9 @@ timeout.
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
-import functools
 import re
 import signal
 import struct
