@@ -17,6 +17,7 @@ import argparse
 import os
 import re
 import statistics
+import struct
 import sys
 import tempfile
 
@@ -34,15 +35,17 @@ BDF={BDF}
 nv() {{ local key=$1; shift; emit_tool "$key" pdma-nvme "$@"; }}
 # mark WHAT: a kernel log line, timed by printk (printk.time=1), for P7
 mark() {{ echo "pdmavm: $1 $PDMAVM_PHASE" >/dev/kmsg; }}
-# replay_marks: this kernel's markers from its log buffer onto the console,
-# after the blackout: with a quiet console (loglevel=) "Run /init" is not
-# printed live, but keeps its printk time in the buffer (kept before
-# pdma_load, which clears it)
+# replay_marks: with a quiet console (loglevel=), "Run /init" is not printed
+# live but keeps its printk time in the log buffer: put it on the console
+# after the blackout (from /tmp/boot.log, kept before pdma_load clears the
+# buffer), with this kernel's own marks
 replay_marks() {{ {{ grep 'Run /init' /tmp/boot.log; dmesg | grep 'pdmavm: '; }} >/dev/console; }}
 """
 
 
-def scenario():
+def scenario(quiet):
+    # Only a quiet console needs the boot's log kept and replayed
+    keep_log, replay = ("    dmesg >/tmp/boot.log\n", "    replay_marks\n") if quiet else ("", "")
     text = LIB + f"""
 phase_1() {{
     pdma_load
@@ -69,9 +72,9 @@ phase_1() {{
         nxt = (f"    pdmavm_kexec_load {load}\n    nv final_save save"
                f"{'' if keep else ' --no-keep-alive'}\n    mark saved\n    mark kexec\n"
                f"    pdmavm_kexec_exec\n" if n <= KEXECS else "")
-        text += (f"phase_{n}() {{\n    dmesg >/tmp/boot.log\n    pdma_load\n    mark loaded\n    mark restore\n"
+        text += (f"phase_{n}() {{\n{keep_log}    pdma_load\n    mark loaded\n    mark restore\n"
                  f"    nv restore restore\n"
-                 f"    nv verify verify\n    replay_marks\n{nxt}}}\n")
+                 f"    nv verify verify\n{replay}{nxt}}}\n")
     return text
 
 
@@ -90,13 +93,18 @@ def printk_times(lines, pattern):
 
 
 def kernel_compression(bzimage):
-    """The compressor of @bzimage, from the magic of its payload."""
+    """The compressor of @bzimage, from the magic at the start of its payload
+    (x86 boot protocol: setup_sects at 0x1f1, payload_offset at 0x248,
+    relative to the protected-mode code after the setup sectors)."""
+    magics = {b"\xfd7zXZ\x00": "XZ", b"\x02\x21\x4c\x18": "LZ4",
+              b"\x28\xb5\x2f\xfd": "ZSTD", b"\x1f\x8b\x08": "gzip"}
     with open(bzimage, "rb") as f:
-        data = f.read()
-    magics = [(b"\xfd7zXZ\x00", "XZ"), (b"\x02\x21\x4c\x18", "LZ4"),
-              (b"\x28\xb5\x2f\xfd", "ZSTD"), (b"\x1f\x8b\x08", "gzip")]
-    found = [(data.find(m), name) for m, name in magics if data.find(m) >= 0]
-    return min(found)[1] if found else "unknown"
+        header = f.read(0x250)
+        setup_sects = header[0x1f1] or 4
+        payload_offset = struct.unpack_from("<I", header, 0x248)[0]
+        f.seek((setup_sects + 1) * 512 + payload_offset)
+        start = f.read(6)
+    return next((name for m, name in magics.items() if start.startswith(m)), "unknown")
 
 
 def console_lines(workdir, n):
@@ -180,7 +188,7 @@ def main():
     g = Guest(a.kernel, a.initramfs, tempfile.mkdtemp(prefix="pdma-nvme-bench-"),
               memmap=(128 * MiB, 0x30000000), timeout=600,
               cmdline=["vfio_pci.ids=1b36:0010", "printk.time=1"] + quiet)
-    run = g.run(scenario(), phases=KEXECS + 1)
+    run = g.run(scenario(a.quiet_console), phases=KEXECS + 1)
     failed = [f"phase {p.number} {k}: {v.get('error')}" for p in run.phases.values()
               for k, v in p.values.items() if isinstance(v, dict) and not v.get("ok")]
     failed += [f"phase {p.number} exited {p.rc}" for p in run.phases.values() if p.rc]
