@@ -126,6 +126,8 @@ phase_1() {
     emit ka.boot "$(cat $KA)"
     command -v sysfs_write >/dev/null || { emit sysfs_write missing-tool; return 0; }
     emit_json w.user "$(sysfs_write --uid 1000 $KA 1)"
+    # The control: the same user can write a file whose mode lets it
+    emit_json w.user_devnull "$(sysfs_write --uid 1000 /dev/null 1)"
     emit_json w.nocap "$(sysfs_write --drop-cap-sys-admin $KA 1)"
     for v in 2 abc 256 -1 x1; do
         emit_json "w.bad.$v" "$(sysfs_write $KA "$v")"
@@ -457,9 +459,12 @@ def test_sysfs_keep_alive_is_mode_0600(bad):
 
 
 def test_sysfs_keep_alive_non_root_write_eacces(bad):
-    """Expect uid 1000 to be refused opening keep_alive for write (EACCES)."""
+    """Expect uid 1000 to be refused opening keep_alive for write (EACCES),
+    by the attribute's mode: the same user writes /dev/null (0666)."""
     w = bad.phase(1)["w.user"]
     assert (w["uid"], w["open"], w["write"]) == (1000, "EACCES", None)
+    ctl = bad.phase(1)["w.user_devnull"]
+    assert (ctl["uid"], ctl["open"], ctl["write"]) == (1000, "OK", "OK")
 
 
 def test_sysfs_keep_alive_write_without_cap_sys_admin_eperm(bad):

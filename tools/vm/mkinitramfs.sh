@@ -26,6 +26,10 @@ kexec_bin=$(command -v kexec || true)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,boot,lib/modules,pdmavm,mnt,etc}
+# mktemp -d is 0700, and the cpio's "." becomes the guest's /: an ordinary
+# user could then reach no path at all, and a permission test would see
+# EACCES from / instead of from what it tests.
+chmod 0755 "$stage"
 
 install -m 0755 "$busybox" "$stage/bin/busybox"
 install -m 0755 "$here/guest/init" "$stage/init"
