@@ -43,7 +43,8 @@ KOBJS := $(addprefix $(BUILD)/obj/,$(KOBJ_NAMES))
 # runs on the host and inside the busybox guest.
 GUEST_TOOLS := $(BIN)/physmem $(BIN)/pdma_buf $(BIN)/pdma_abi_test $(BIN)/pdma_map_bench \
 	$(BIN)/pdma_stress \
-	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/pdma-nvme $(BIN)/nvme_test_aid
+	$(BIN)/vfio_nvme_probe $(BIN)/sysfs_write $(BIN)/run_as $(BIN)/pdma-nvme \
+	$(BIN)/nvme_test_aid
 MODULES := $(CURDIR)/kmod/pdma.ko
 # Test modules for the guest suites (tests/guest/kmod), in the initramfs only.
 TEST_MODULES := $(CURDIR)/tests/guest/kmod/pdma_squat.ko

@@ -154,6 +154,13 @@ phase_3() {{
 }}
 phase_4() {{
     pdma_load
+    # Lesser callers first: refused before any claim, the queues untouched
+    emit_tool nocap run_as --drop-cap-sys-rawio pdma-nvme restore
+    emit_tool user run_as --uid 1000 pdma-nvme restore
+    chmod 0666 /dev/pdma
+    emit_tool user_rw run_as --uid 1000 pdma-nvme restore
+    chmod 0600 /dev/pdma
+    emit list_lesser "$(pdmactl list)"
     nv restore restore
     nv verify verify
     nv verify_inflight verify 6144 --pattern 23 --count 2048
@@ -341,6 +348,28 @@ def test_kexec_with_commands_in_flight_reaps_them_and_reissues_nothing(faults):
     ver = result(p4, "verify")
     assert (ver["match"], ver["bytes_verified"]) == (True, 2 * 2048 * BLOCK)
     assert result(p4, "verify0")["match"] is True
+
+
+def test_caller_without_cap_sys_rawio_is_refused_before_any_claim(faults):
+    """Expect restore from root without CAP_SYS_RAWIO, and from an ordinary
+    user given read-write /dev/pdma, to exit 2 naming CAP_SYS_RAWIO; from an
+    ordinary user without access, to exit 2 naming the permission; none of
+    them to claim an allocation, and root's restore after them to find the 8
+    writes in flight still to reap, resuming by keep-alive."""
+    p4 = faults.phase(4)
+    for key in ("nocap", "user_rw"):
+        err = result(p4, key, rc=2)["error"]
+        assert err.startswith("/dev/pdma: opened without CAP_SYS_RAWIO"), (key, err)
+        assert "run it as root" in err and err in p4[f"{key}.err"], key
+    err = result(p4, "user", rc=2)["error"]
+    assert err == "/dev/pdma: Permission denied: pdma-nvme needs read-write access to " \
+                  "it and CAP_SYS_RAWIO (run it as root)"
+    ours = [ln.split() for ln in p4["list_lesser"].splitlines()
+            if ln.startswith(f"nvme/{BDF}/")]
+    assert sorted(e[0].rsplit("/", 1)[1] for e in ours) == ["admin", "data", "io", "state"]
+    assert {e[1] for e in ours} == {"preserved-unclaimed"}
+    r = result(p4, "restore")
+    assert (r["path"], r["reaped"], r["admin_cmds"]) == ("keep-alive", 8, 0)
 
 
 def test_missing_allocation_is_a_clear_error_and_init_recovers(faults):

@@ -77,17 +77,39 @@ static uint64_t page_round(uint64_t n)
 	return (n + NVD_PAGE - 1) & ~(uint64_t)(NVD_PAGE - 1);
 }
 
+/*
+ * The driver maps its rings and the device's BAR: /dev/pdma's mmap and
+ * no-IOMMU VFIO both need CAP_SYS_RAWIO. A caller without it is refused
+ * here, before its first LOOKUP: a claim is a pdma table commit, and a run
+ * that cannot go on must leave the table as it found it. The module's own
+ * judgement is asked (INFO reads base 0 on an fd opened without it), so a
+ * file capability or a user namespace is judged as the kernel will.
+ */
 int nvd_pdma_open(struct nvd *d)
 {
+	struct pdma_info info;
 	int ret;
 
 	if (d->pdma)
 		return 0;
 	ret = pdma_open(NULL, &d->pdma);
+	if (ret == -EACCES || ret == -EPERM)
+		return nvd_err(d, NVD_EXIT_IO, "%s: %s: pdma-nvme needs read-write access to it "
+			       "and CAP_SYS_RAWIO (run it as root)", PDMA_DEFAULT_PATH,
+			       strerror(-ret));
 	if (ret)
 		return nvd_err(d, NVD_EXIT_IO, "%s: %s (is the pdma module loaded?)",
 			       PDMA_DEFAULT_PATH, strerror(-ret));
-	return 0;
+	ret = pdma_info(d->pdma, &info);
+	if (!ret && info.base)
+		return 0;
+	pdma_close(d->pdma);
+	d->pdma = NULL;
+	if (ret)
+		return nvd_err(d, NVD_EXIT_IO, "%s: INFO: %s", PDMA_DEFAULT_PATH, strerror(-ret));
+	return nvd_err(d, NVD_EXIT_IO, "%s: opened without CAP_SYS_RAWIO: pdma-nvme cannot map "
+		       "its queues and no-IOMMU VFIO refuses the device (run it as root); "
+		       "nothing was claimed or changed", PDMA_DEFAULT_PATH);
 }
 
 /*
