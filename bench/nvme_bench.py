@@ -130,7 +130,8 @@ def print_breakdown(run, n, workdir):
     the restore's own split. The TSC, which kexec does not reset, gives the whole blackout
     and the save end -> restore start span; purgatory, decompression and the
     early boot before the new kernel's clock starts are what that span
-    leaves over.
+    leaves over, with the fork and exec of the restore process (from its
+    mark to main(), which no printk marks: about 20 ms, README).
     """
     r = run.phase(n)["restore"]
     with open(os.path.join(workdir, "console.log"), errors="replace") as f:
