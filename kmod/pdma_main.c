@@ -364,6 +364,13 @@ static int __init pdma_init(void)
 		mutex_unlock(&pdma->lock);
 		pr_err("cannot register /dev/pdma (%d), table left untouched; is the name taken (ls /sys/class/misc)?\n",
 		       ret);
+		/*
+		 * modprobe reads -EEXIST from init_module() as "already
+		 * loaded" and exits 0; newer kernels' module loader turns it
+		 * into -EBUSY for that reason, and so does pdma on any kernel.
+		 */
+		if (ret == -EEXIST)
+			ret = -EBUSY;
 		goto err_destroy_core;
 	}
 	pdma_attach(pdma);

@@ -40,17 +40,18 @@ phase_1() {{
 
 
 def test_failed_misc_register_leaves_table_untouched(guest):
-    """Expect insmod pdma to fail with EEXIST ("File exists") and an
-    actionable log line while another module holds the name "pdma", the
-    table's bytes to be unchanged by that attempt, and the next load to adopt
-    the table with the buffer intact."""
+    """Expect insmod pdma to fail with EBUSY, never EEXIST (which modprobe
+    takes for "already loaded" and exits 0), and an actionable log line
+    naming misc_register()'s EEXIST while another module holds the name
+    "pdma", the table's bytes to be unchanged by that attempt, and the next
+    load to adopt the table with the buffer intact."""
     g = guest(allow_splat=r"sysfs: cannot create duplicate filename|Call Trace:")
     p = ok(g.run(SCENARIO, phases=1)).phase(1)
     assert p["load.rc"] == "0", p["load.err"]
     assert p["squat.rc"] == "0"
     assert p["squatted.rc"] != "0", "pdma loaded although its name was taken"
-    assert "File exists" in p["squatted.err"], p["squatted.err"]
-    assert "cannot register /dev/pdma" in p["squatted.log"], p["squatted.log"]
+    assert "Device or resource busy" in p["squatted.err"], p["squatted.err"]
+    assert "cannot register /dev/pdma (-17)" in p["squatted.log"], p["squatted.log"]
     assert p["squatted.loaded"] == "0"
     assert p["after"] == p["before"], "the failed init wrote into the table"
     assert p["state"] == "adopted", p["load.log"]
