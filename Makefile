@@ -146,8 +146,8 @@ $(BIN)/%: tools/%.c $(LIBPDMA) $(HEADERS)
 # definitions are shared with pdma-nvme (tools/nvme/).
 VFIO_NVME_SRCS := $(addprefix tests/guest/,vfio_nvme_probe.c vfio_nvme_dev.c vfio_nvme_queue.c \
 	vfio_nvme_ka.c)
-$(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h tools/nvme/nvme_regs.h \
-		tools/nvme/vfio_keep_alive.h $(LIBPDMA) $(HEADERS)
+$(BIN)/vfio_nvme_probe: $(VFIO_NVME_SRCS) tests/guest/vfio_nvme.h tests/guest/caps.h \
+		tools/nvme/nvme_regs.h tools/nvme/vfio_keep_alive.h $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $(VFIO_NVME_SRCS) $(LIBPDMA)
 
@@ -173,7 +173,7 @@ $(BIN)/preserve_bench: tests/guest/preserve_bench.c $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -idirafter $(kernel_dir)/include/uapi -o $@ $< $(LIBPDMA)
 
-$(BIN)/%: tests/guest/%.c $(LIBPDMA) $(HEADERS)
+$(BIN)/%: tests/guest/%.c tests/guest/caps.h $(LIBPDMA) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) -static $(CFLAGS_TOOLS) -Itools -o $@ $< $(LIBPDMA)
 

@@ -18,12 +18,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
-
 #include <linux/pdma.h>
+
+#include "caps.h"
 
 static int fd;
 static int failures;
@@ -285,21 +284,6 @@ static void test_readonly_fd(const char *path)
 	do_free("rodata");
 }
 
-/* Clear or set CAP_SYS_RAWIO in the effective set; 0 or -1. */
-static int rawio_effective(int on)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	if (on)
-		d[0].effective |= 1U << CAP_SYS_RAWIO;
-	else
-		d[0].effective &= ~(1U << CAP_SYS_RAWIO);
-	return syscall(SYS_capset, &h, d);
-}
-
 /* An fd opened without CAP_SYS_RAWIO learns no physical address. */
 static void test_no_rawio(const char *path)
 {
@@ -309,12 +293,13 @@ static void test_no_rawio(const char *path)
 	int nf;
 	void *p;
 
-	if (rawio_effective(0)) {
+	/* Only the effective bit: the permitted one brings it back below. */
+	if (cap_clear(CAP_SYS_RAWIO, CAPS_EFFECTIVE)) {
 		report("norawio_setup", 0, "capset: %s", strerrorname_np(errno));
 		return;
 	}
 	nf = open(path, O_RDWR);
-	rawio_effective(1);
+	cap_set(CAP_SYS_RAWIO, CAPS_EFFECTIVE, true);
 	if (nf < 0) {
 		report("norawio_setup", 0, "open: %s", strerrorname_np(errno));
 		return;

@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
+
+#include "caps.h"
 
 static int die(const char *what)
 {
@@ -32,18 +32,9 @@ static int die(const char *what)
 
 static int drop_rawio(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct cap[2];
-	const unsigned int i = CAP_SYS_RAWIO / 32, bit = 1u << (CAP_SYS_RAWIO % 32);
-
 	if (prctl(PR_CAPBSET_DROP, CAP_SYS_RAWIO, 0, 0, 0))
 		return die("PR_CAPBSET_DROP CAP_SYS_RAWIO");
-	if (syscall(SYS_capget, &hdr, cap))
-		return die("capget");
-	cap[i].effective &= ~bit;
-	cap[i].permitted &= ~bit;
-	cap[i].inheritable &= ~bit;
-	if (syscall(SYS_capset, &hdr, cap))
+	if (cap_clear(CAP_SYS_RAWIO, CAPS_EFFECTIVE | CAPS_PERMITTED | CAPS_INHERITABLE))
 		return die("capset");
 	return 0;
 }

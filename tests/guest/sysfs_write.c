@@ -23,17 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 
-static int caps(int set, struct __user_cap_data_struct data[2])
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
-	};
-
-	return syscall(set ? SYS_capset : SYS_capget, &hdr, data);
-}
+#include "caps.h"
 
 static const char *result(int err)
 {
@@ -42,8 +33,7 @@ static const char *result(int err)
 
 int main(int argc, char **argv)
 {
-	struct __user_cap_data_struct cap[2];
-	int i, fd, uid = -1, drop = 0, open_err = 0, write_err = 0;
+	int i, fd, uid = -1, drop = 0, admin, open_err = 0, write_err = 0;
 	const char *path, *value;
 	ssize_t n;
 
@@ -67,17 +57,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sysfs_write: setuid %d: %s\n", uid, strerror(errno));
 		return 2;
 	}
-	if (caps(0, cap)) {
-		fprintf(stderr, "sysfs_write: capget: %s\n", strerror(errno));
+	if (drop && cap_clear(CAP_SYS_ADMIN, CAPS_EFFECTIVE | CAPS_PERMITTED)) {
+		fprintf(stderr, "sysfs_write: capset: %s\n", strerror(errno));
 		return 2;
 	}
-	if (drop) {
-		cap[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
-		cap[CAP_SYS_ADMIN / 32].permitted &= ~(1u << (CAP_SYS_ADMIN % 32));
-		if (caps(1, cap)) {
-			fprintf(stderr, "sysfs_write: capset: %s\n", strerror(errno));
-			return 2;
-		}
+	admin = cap_effective(CAP_SYS_ADMIN);
+	if (admin < 0) {
+		fprintf(stderr, "sysfs_write: capget: %s\n", strerror(errno));
+		return 2;
 	}
 
 	fd = open(path, O_WRONLY);
@@ -92,7 +79,7 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	printf("{\"uid\":%d,\"cap_sys_admin\":%d,\"open\":\"%s\",", (int)getuid(),
-	       !!(cap[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))),
+	       admin,
 	       result(open_err));
 	if (open_err)
 		printf("\"write\":null}\n");

@@ -26,11 +26,10 @@
  * feature --pf (a VF's token) and identify-resume --irq.
  */
 #include "vfio_nvme.h"
+#include "caps.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 
 /* Where the dummy admin queue of "start" points: the memmap= range */
 #define DUMMY_QUEUE 0x30000000ull
@@ -104,21 +103,14 @@ void js_cap_enable(const char *devdir, const char *key, uint8_t id,
  */
 void drop_cap_sys_rawio(void)
 {
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct cap[2];
-	unsigned int w = CAP_SYS_RAWIO / 32, bit = 1u << (CAP_SYS_RAWIO % 32);
+	int rawio;
 
-	if (syscall(SYS_capget, &hdr, cap))
-		fail(EXIT_IO, "capget: %s", strerror(errno));
-	cap[w].effective &= ~bit;
-	cap[w].permitted &= ~bit;
-	if (syscall(SYS_capset, &hdr, cap))
+	if (cap_clear(CAP_SYS_RAWIO, CAPS_EFFECTIVE | CAPS_PERMITTED))
 		fail(EXIT_IO, "capset: %s", strerror(errno));
-	if (syscall(SYS_capget, &hdr, cap))
+	rawio = cap_effective(CAP_SYS_RAWIO);
+	if (rawio < 0)
 		fail(EXIT_IO, "capget: %s", strerror(errno));
-	js_int("cap_sys_rawio", !!(cap[w].effective & bit));
+	js_int("cap_sys_rawio", rawio);
 }
 
 /* Set the PF's VF token, so that its VFs can be opened with --vf-token */
