@@ -36,7 +36,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "vm"))
-from pdmavm import Guest, newc_archive  # noqa: E402
+from pdmavm import Guest  # noqa: E402
 
 DIRECT_MAP = 0xffff888000000000
 KERNEL_TEXT = 0xffffffff80000000  # __START_KERNEL_map, physical 0 without KASLR
@@ -92,19 +92,11 @@ class StormGuest(Guest):
         return os.path.join(self.workdir, name)
 
     def phases_done(self):
-        with open(self.path("results.jsonl"), errors="replace") as f:
-            return sum('"phase-end"' in line for line in f)
+        return sum(p.rc is not None for p in self._parse().values())
 
     def storm(self, scenario, phases, code):
         """Run the scenario; "done", "reset", "timeout" or "exit N"."""
-        os.makedirs(self.workdir, exist_ok=True)
-        initrd = self.path("initrd.cpio")
-        with open(self.initramfs, "rb") as base, open(initrd, "wb") as out:
-            out.write(base.read())
-            out.write(newc_archive({"scenario": (0o100644, scenario.encode())}))
-        for name in ("console.log", "results.jsonl", "qemu.log"):
-            open(self.path(name), "w").close()
-        proc = subprocess.Popen(self.qemu_argv(initrd), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(self.qemu_argv(self.prepare(scenario)), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         start = time.monotonic()
         try:

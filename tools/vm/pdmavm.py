@@ -260,8 +260,9 @@ class Guest:
         return (f",subsys=pdmasubsys,sriov_max_vfs={n},sriov_vq_flexible={2 * n},"
                 f"sriov_vi_flexible={n}")
 
-    def run(self, scenario, phases, extra_files=None):
-        """Run phases 1..N of the scenario text; return a Run."""
+    def prepare(self, scenario, extra_files=None):
+        """Write the initrd (base initramfs plus the scenario and any extra
+        executables) and empty the logs of a previous run; its path."""
         os.makedirs(self.workdir, exist_ok=True)
         files = {"scenario": (0o100644, scenario.encode())}
         for path, data in (extra_files or {}).items():
@@ -272,7 +273,11 @@ class Guest:
             out.write(newc_archive(files))
         for name in ("console.log", "results.jsonl"):
             open(os.path.join(self.workdir, name), "w").close()
-        argv = self.qemu_argv(initrd)
+        return initrd
+
+    def run(self, scenario, phases, extra_files=None):
+        """Run phases 1..N of the scenario text; return a Run."""
+        argv = self.qemu_argv(self.prepare(scenario, extra_files))
         with open(os.path.join(self.workdir, "qemu.argv"), "w") as f:
             f.write(json.dumps(argv) + "\n")
         start = time.monotonic()
