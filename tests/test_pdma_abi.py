@@ -59,6 +59,7 @@ CASES = {
     "norawio_alloc_phys_zero": "Expect ALLOC on an fd opened without CAP_SYS_RAWIO to report phys 0.",
     "norawio_lookup_phys_zero": "Expect LOOKUP on an fd opened without CAP_SYS_RAWIO to report phys 0.",
     "norawio_info_base_zero": "Expect INFO on an fd opened without CAP_SYS_RAWIO to report base 0.",
+    "norawio_restore": "Expect CAP_SYS_RAWIO back in the effective set after the no-rawio open (setup for the checks after it).",
     "norawio_mmap_eperm": "Expect mmap on an fd opened without CAP_SYS_RAWIO to fail with EPERM.",
     "rawio_lookup_phys": "Expect LOOKUP on an fd opened with CAP_SYS_RAWIO to report the physical address.",
     "read_at_data_offset_eof": "Expect read() at the data offset to return 0 (end of file).",

@@ -16,7 +16,10 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 
-/* Which of the calling thread's sets cap_set() changes. */
+/*
+ * Which of the calling thread's sets cap_set() changes. Bit i names slot i
+ * of cap_set()'s set[] array: keep the two in the same order.
+ */
 #define CAPS_EFFECTIVE		0x1u
 #define CAPS_PERMITTED		0x2u
 #define CAPS_INHERITABLE	0x4u
