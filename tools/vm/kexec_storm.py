@@ -10,18 +10,23 @@ kexecs (kexec -s) KEXECS times. QEMU is told to pause instead of resetting
 machine stops with every vCPU's registers as they were. The script then
 reads, through the human monitor:
 
-- info registers -a and info lapic;
-- for each vCPU with a direct-map stack (RSP in 0xffff888...), that stack
-  page, physically (the old kernel's page tables may be overwritten);
+- info registers -a;
+- per vCPU, through its own page tables (monitor "cpu N"): its LAPIC, the
+  physical address and page of its stack pointer (direct map, IRQ or
+  exception stack alike), and the code at its RIP;
 - the physical bytes of stop_this_cpu and swap_pages (addresses from the
   kernel tree's System.map; no KASLR), to see whether they still hold the
   old kernel's code.
 
 and writes them to WORKDIR/paused.txt. Guests that complete are deleted.
+Each run line also counts "Shutting down cpus with NMI" in the guest's
+console: the old kernel's fallback when a CPU did not answer the reboot
+IPI within a second, which can leave an NMI in flight to a CPU that then
+counts as stopped.
 
   tools/vm/kexec_storm.py [--runs N] [--kexecs K] [--workdir DIR]
 
-Needs `make initramfs` first; takes about 4 s per kexec on this machine.
+Needs `make initramfs` first; takes 4 to 9 s per kexec, depending on the host.
 Exit: 0 if no guest reset, 1 if one did (its directory is printed).
 """
 
@@ -38,17 +43,21 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools", "vm"))
 from pdmavm import Guest  # noqa: E402
 
-DIRECT_MAP = 0xffff888000000000
 KERNEL_TEXT = 0xffffffff80000000  # __START_KERNEL_map, physical 0 without KASLR
 
 
-def hmp(path, command):
-    """Run one human-monitor command on the socket at path; its output."""
+def hmp(path, *commands):
+    """Run human-monitor commands in one session on the socket at path.
+
+    One session, because "cpu N" selects the vCPU that later commands
+    (gva2gpa, x) translate through, for that session only. Returns the
+    answer to each command.
+    """
+    answers = []
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(path)
         s.settimeout(5)
-        out = b""
-        for send in (None, command):
+        for send in (None,) + commands:
             if send:
                 s.sendall(send.encode() + b"\n")
             out = b""
@@ -60,10 +69,11 @@ def hmp(path, command):
                     out += data
             except socket.timeout:
                 pass
-    # The monitor echoes the command key by key, then answers, then prompts:
-    # keep the answer.
-    lines = out.decode(errors="replace").splitlines()[1:]
-    return "\n".join(line for line in lines if line.strip() != "(qemu)") + "\n"
+            # The monitor echoes the command key by key, then answers, then
+            # prompts: keep the answer.
+            lines = out.decode(errors="replace").splitlines()[1:]
+            answers.append("\n".join(line for line in lines if line.strip() != "(qemu)") + "\n")
+    return answers[1:]
 
 
 def symbols(tree, names):
@@ -91,6 +101,20 @@ class StormGuest(Guest):
     def path(self, name):
         return os.path.join(self.workdir, name)
 
+    def nmi_stops(self):
+        """How often the old kernel had to stop the other CPUs by NMI.
+
+        native_stop_other_cpus() falls back to an NMI when a CPU has not
+        answered the reboot IPI within a second; its own comment says a
+        CPU that reaches the hlt loop late still takes that NMI, which can
+        then land while relocate_kernel overwrites its memory.
+        """
+        try:
+            with open(self.path("console.log"), errors="replace") as f:
+                return f.read().count("Shutting down cpus with NMI")
+        except OSError:
+            return 0
+
     def phases_done(self):
         return sum(p.rc is not None for p in self._parse().values())
 
@@ -105,7 +129,7 @@ class StormGuest(Guest):
                 if time.monotonic() - start > self.timeout:
                     return "timeout"
                 try:
-                    if "paused" not in hmp(self.path("mon.sock"), "info status"):
+                    if "paused" not in hmp(self.path("mon.sock"), "info status")[0]:
                         continue
                 except OSError:
                     continue  # not listening yet
@@ -120,13 +144,28 @@ class StormGuest(Guest):
 
     def dump(self, code):
         sock = self.path("mon.sock")
-        regs = hmp(sock, "info registers -a")
-        out = [regs, hmp(sock, "info lapic")]
-        for m in re.finditer(r"RSP=(ffff888[0-9a-f]{9})", regs):
-            page = (int(m.group(1), 16) - DIRECT_MAP) & ~0xfff
-            out.append(f"--- stack page {page:#x}\n" + hmp(sock, f"xp/512gx {page:#x}"))
+        regs, = hmp(sock, "info registers -a")
+        out = [regs]
+        # Per vCPU, through its own page tables: its LAPIC, where its stack
+        # pointer lands physically and that page, and the code at its RIP.
+        # A stack pointer may be in the direct map, an IRQ stack or an
+        # exception (IST) stack; gva2gpa covers all three while the vCPU's
+        # page tables are intact, and says "Unmapped" once they are not.
+        for cpu, block in re.findall(r"CPU#(\d+)\n(.*?)(?=CPU#\d+\n|\Z)", regs, re.S):
+            rip = re.search(r"[RE]IP=([0-9a-f]+)", block)
+            rsp = re.search(r"[RE]SP=([0-9a-f]+)", block)
+            if not (rip and rsp):
+                continue
+            _, lapic, gpa, text = hmp(sock, f"cpu {cpu}", "info lapic",
+                                      f"gva2gpa 0x{rsp.group(1)}", f"x/24i 0x{rip.group(1)}")
+            out += [f"=== CPU {cpu}", lapic, f"--- RSP {rsp.group(1)}: {gpa}",
+                    f"--- code at RIP {rip.group(1)}\n{text}"]
+            m = re.search(r"gpa: 0x([0-9a-f]+)", gpa)
+            if m:
+                page = int(m.group(1), 16) & ~0xfff
+                out.append(f"--- stack page {page:#x}\n" + hmp(sock, f"xp/512gx {page:#x}")[0])
         for name, phys in code.items():
-            out.append(f"--- {name} at {phys:#x}\n" + hmp(sock, f"xp/40i {phys:#x}"))
+            out.append(f"--- {name} at {phys:#x}\n" + hmp(sock, f"xp/40i {phys:#x}")[0])
         with open(self.path("paused.txt"), "w") as f:
             f.write("\n".join(out))
 
@@ -148,19 +187,21 @@ def main():
     phases = a.kexecs + 1
     scenario = "".join(f"phase_{n}() {{\n    pdma_load\n    pdmavm_kexec\n}}\n"
                        for n in range(1, phases)) + f"phase_{phases}() {{\n    pdma_load\n}}\n"
-    resets = 0
+    resets = nmi = 0
     for r in range(a.runs):
         g = StormGuest(kernel, initramfs, os.path.join(a.workdir, f"run{r}"),
-                       timeout=60 + 6 * phases)
+                       timeout=60 + 12 * phases)
         t0 = time.monotonic()
         result = g.storm(scenario, phases, code)
+        nmi += g.nmi_stops()
         print(f"{time.strftime('%H:%M:%S')} run {r}: {result}, {g.phases_done()}/{phases} "
-              f"phases, {time.monotonic() - t0:.0f} s", flush=True)
+              f"phases, {g.nmi_stops()} NMI stops, {time.monotonic() - t0:.0f} s", flush=True)
         if result == "done":
             shutil.rmtree(g.workdir)
         else:
             resets += result == "reset"
             print(f"  kept {g.workdir}", flush=True)
+    print(f"{resets} resets, {nmi} NMI stops in {a.runs} guests", flush=True)
     return 1 if resets else 0
 
 
