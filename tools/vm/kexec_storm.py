@@ -48,7 +48,6 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "vm"))
 from pdmavm import Guest  # noqa: E402
 
 
-
 def hmp(path, *commands):
     """Run human-monitor commands in one session on the socket at path.
 
@@ -184,9 +183,10 @@ def main():
                        timeout=60 + 12 * phases)
         t0 = time.monotonic()
         result = g.storm(scenario, phases)
-        nmi += g.nmi_stops()
+        stops = g.nmi_stops()
+        nmi += stops
         print(f"{time.strftime('%H:%M:%S')} run {r}: {result}, {g.phases_done()}/{phases} "
-              f"phases, {g.nmi_stops()} NMI stops, {time.monotonic() - t0:.0f} s", flush=True)
+              f"phases, {stops} NMI stops, {time.monotonic() - t0:.0f} s", flush=True)
         if result == "done":
             shutil.rmtree(g.workdir)
         else:
