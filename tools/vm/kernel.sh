@@ -4,7 +4,8 @@
 # Build the pdma test kernel from Debian's linux-source-6.12 (or, with
 # KVER=7.2, sid's linux-source-7.2), cached outside the repository and keyed
 # by what determines its content: the source package version, the config
-# fragments and the patch series.
+# fragments and the patch series (each patch's diff, not its commit message,
+# so rewording a message does not rebuild the kernel).
 #
 #   kernel.sh dir     print the cache directory for the current key
 #   kernel.sh tree    print the source tree inside it (the one modules build against)
@@ -72,7 +73,7 @@ key() {
 		echo "src $v"
 		echo "variant $variant"
 		for f in "${fragments[@]}"; do echo "fragment $(basename "$f")"; cat "$f"; done
-		for p in "${patches[@]}"; do echo "patch $(basename "$p")"; cat "$p"; done
+		for p in "${patches[@]}"; do echo "patch"; sed -n '/^diff --git /,$p' "$p"; done
 	} | sha256sum | cut -c1-16
 }
 
