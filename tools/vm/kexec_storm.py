@@ -23,14 +23,17 @@ console: the old kernel's fallback when a CPU did not answer the reboot
 IPI within a second, which can leave an NMI in flight to a CPU that then
 counts as stopped.
 
-  tools/vm/kexec_storm.py [--runs N] [--kexecs K] [--workdir DIR] [--tree DIR]
+  [KVER=7.2] tools/vm/kexec_storm.py [--runs N] [--kexecs K] [--workdir DIR]
+                                     [--tree DIR] [--cmdline ARG]...
 
 --tree boots another build of the kernel, such as a copy of the test
 kernel's tree with tools/vm/kexec-stop-window.diff applied, which turns
 the rare reset into one on every first kexec (unless it also has
 kmod/patches/0012, which fixes it).
 
-Needs `make initramfs` first; takes 4 to 9 s per kexec, depending on the host.
+KVER (6.12 by default) picks the test kernel and its initramfs, as for
+make. Needs `make initramfs` (with the same KVER) first; takes 4 to 9 s
+per kexec, depending on the host.
 Exit: 0 if no guest reset, 1 if one did (its directory is printed).
 """
 
@@ -166,21 +169,27 @@ def main():
     ap.add_argument("--workdir", default="/tmp/kexec-storm")
     ap.add_argument("--tree", help="kernel tree whose bzImage to boot; "
                     "default: the test kernel's")
+    ap.add_argument("--cmdline", action="append", default=[], metavar="ARG",
+                    help="add ARG to every kernel's command line (repeatable), "
+                    "e.g. kho=off on 7.x")
     a = ap.parse_args()
     tree = a.tree or subprocess.check_output([os.path.join(ROOT, "tools/vm/kernel.sh"), "tree"],
                                              text=True).strip()
     kernel = os.path.join(tree, "arch/x86/boot/bzImage")
-    initramfs = os.path.join(ROOT, "build", "initramfs.cpio")
+    # KVER picks the kernel (kernel.sh) and, as in the Makefile, its initramfs
+    kver = os.environ.get("KVER", "6.12")
+    initramfs = os.path.join(ROOT, "build",
+                             "initramfs.cpio" if kver == "6.12" else f"initramfs-{kver}.cpio")
     for path in (kernel, initramfs):
         if not os.path.exists(path):
-            sys.exit(f"kexec_storm: {path} missing: run 'make initramfs'")
+            sys.exit(f"kexec_storm: {path} missing: run 'make initramfs KVER={kver}'")
     phases = a.kexecs + 1
     scenario = "".join(f"phase_{n}() {{\n    pdma_load\n    pdmavm_kexec\n}}\n"
                        for n in range(1, phases)) + f"phase_{phases}() {{\n    pdma_load\n}}\n"
     resets = nmi = 0
     for r in range(a.runs):
         g = StormGuest(kernel, initramfs, os.path.join(a.workdir, f"run{r}"),
-                       timeout=60 + 12 * phases)
+                       timeout=60 + 12 * phases, cmdline=a.cmdline)
         t0 = time.monotonic()
         result = g.storm(scenario, phases)
         stops = g.nmi_stops()
