@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Foundation: the memmap= range is reserved and survives real kexec cycles.
+"""Foundation: the memmap= range is reserved and survives real kexec cycles,
+and the result channel (ttyS1) delivers every line whole.
 
 These tests use only /dev/mem (tools/vm/guest/physmem.c), not the pdma
 module, so they validate the platform that the module relies on.
@@ -90,3 +91,22 @@ def test_kexec_file_load_never_writes_top_of_ram_range(guest):
     g = guest(memmap=(RANGE_SIZE, TOP_RANGE_START))
     run = ok(g.run(pattern_scenario(TOP_RANGE_START, RANGE_SIZE, 3), phases=4))
     assert_pattern_survived(run, TOP_RANGE_START, RANGE_SIZE, 4)
+
+
+def test_result_lines_arrive_whole_while_children_exit(guest):
+    """Expect 100 long result lines, each written while background children
+    of the scenario shell exit at varied moments (SIGCHLD during the write
+    to ttyS1), to reach the host whole and in order."""
+    body = "x" * 1500
+    run = ok(guest().run(f"""
+phase_1() {{
+    for i in $(seq 100); do
+        sleep 0.00$((i % 7)) & sleep 0.00$((i % 5)) & true &
+        emit_json line.$i "{{\\"i\\":$i,\\"body\\":\\"{body}\\"}}"
+    done
+    wait
+}}
+""", phases=1))
+    p = run.phase(1)
+    for i in range(1, 101):
+        assert p[f"line.{i}"] == {"i": i, "body": body}, f"line {i} arrived cut"

@@ -5,8 +5,14 @@
 PDMAVM_PHASE=$(sed -n 's/.*pdmavm\.phase=\([0-9]*\).*/\1/p' /proc/cmdline)
 PDMAVM_OUT=/dev/ttyS1
 
+# pdmavm_json LINE: one result line to the host. Not printf straight to the
+# tty: once the shell has background children it catches SIGCHLD without
+# SA_RESTART, so a child exiting while a long line waits for room in the
+# UART's buffer makes the write return short and then fail with EINTR, and
+# the rest of the line is lost. cat (its own process, no handler) writes
+# it whole; the pipe write cannot block for a line this size.
 pdmavm_json() {
-	printf '%s\n' "$1" >"$PDMAVM_OUT"
+	printf '%s\n' "$1" | cat >"$PDMAVM_OUT"
 }
 
 pdmavm_start() {
